@@ -1,0 +1,157 @@
+package noip
+
+import (
+	"net/netip"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"noip/internal/inet"
+	"noip/internal/supervise"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// readSockaddr reads the address argument of bind/connect as the kernel
+// would: a negative or oversized length is EINVAL, an unreadable buffer
+// EFAULT.
+func readSockaddr(c *supervise.Call, ptr uint64, n int32) ([]byte, unix.Errno) {
+	if n < 0 || n > inet.SizeofSockaddrStorage {
+		return nil, unix.EINVAL
+	}
+	if n == 0 {
+		return nil, 0
+	}
+	b, err := c.Read(ptr, int(n))
+	if err != nil {
+		return nil, unix.EFAULT
+	}
+	return b, 0
+}
+
+// decodeFor checks a bind or connect address against the socket's family
+// the way the Internet stack does, and returns it unmapped.
+// unspec reports an AF_UNSPEC address, which bind and connect treat
+// specially.
+func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e unix.Errno) {
+	if len(b) < 2 {
+		return ap, false, unix.EINVAL
+	}
+	fam := inet.Family(b)
+	switch s.family {
+	case inet.AF_INET:
+		if len(b) < inet.SizeofSockaddrInet4 {
+			return ap, false, unix.EINVAL
+		}
+		switch fam {
+		case inet.AF_INET:
+		case inet.AF_UNSPEC:
+			if op == "connect" {
+				return ap, true, 0
+			}
+			// bind accepts AF_UNSPEC with INADDR_ANY, for old programs.
+			if b[4]|b[5]|b[6]|b[7] != 0 {
+				return ap, false, unix.EAFNOSUPPORT
+			}
+			b = append([]byte{}, b[:inet.SizeofSockaddrInet4]...)
+			b[0], b[1] = inet.AF_INET, 0
+		default:
+			return ap, false, unix.EAFNOSUPPORT
+		}
+		ap, _ = inet.ParseSockaddr(b)
+		return ap, false, 0
+	case inet.AF_INET6:
+		if fam == inet.AF_UNSPEC && op == "connect" {
+			return ap, true, 0
+		}
+		if fam == inet.AF_INET && op == "connect" {
+			// tcp_v6_connect hands an AF_INET address to IPv4.
+			if len(b) < inet.SizeofSockaddrInet4 {
+				return ap, false, unix.EINVAL
+			}
+			if s.v6only {
+				return ap, false, unix.ENETUNREACH
+			}
+			ap, _ = inet.ParseSockaddr(b)
+			return ap, false, 0
+		}
+		const sin6LenRFC2133 = 24
+		if len(b) < sin6LenRFC2133 {
+			return ap, false, unix.EINVAL
+		}
+		if fam != inet.AF_INET6 {
+			return ap, false, unix.EAFNOSUPPORT
+		}
+		if len(b) < inet.SizeofSockaddrInet6 {
+			b = append(append([]byte{}, b...), make([]byte, inet.SizeofSockaddrInet6-len(b))...)
+		}
+		ap, _ = inet.ParseSockaddr(b)
+		if ap.Addr().Is4In6() {
+			if s.v6only {
+				if op == "connect" {
+					return ap, false, unix.ENETUNREACH
+				}
+				return ap, false, unix.EINVAL
+			}
+			ap = inet.Unmap(ap)
+		}
+		return ap, false, 0
+	}
+	return ap, false, unix.EAFNOSUPPORT
+}
+
+// writeSockaddr stores ap where a getsockname-style call puts its result:
+// the address truncated to *lenPtr bytes, and its full length in *lenPtr.
+func writeSockaddr(c *supervise.Call, family int, ap netip.AddrPort, addrPtr, lenPtr uint64) unix.Errno {
+	if addrPtr == 0 {
+		return 0
+	}
+	max, err := c.ReadInt32(lenPtr)
+	if err != nil {
+		return unix.EFAULT
+	}
+	if max < 0 {
+		return unix.EINVAL
+	}
+	sa := inet.AppendSockaddr(nil, family, ap)
+	if err := c.Write(addrPtr, sa[:min(int(max), len(sa))]); err != nil {
+		return unix.EFAULT
+	}
+	if err := c.WriteInt32(lenPtr, int32(len(sa))); err != nil {
+		return unix.EFAULT
+	}
+	return 0
+}
+
+// reportable is how an address is shown to the program: connecting to the
+// unspecified address means the loopback address, as Linux does it.
+func reportable(ap netip.AddrPort, family int) netip.AddrPort {
+	if ap.Addr().IsUnspecified() {
+		fam := family
+		if ap.Addr().Is4() {
+			fam = inet.AF_INET
+		}
+		return netip.AddrPortFrom(inet.Loopback(fam), ap.Port())
+	}
+	return ap
+}
+
+// defaultV6Only is the kernel's default for IPV6_V6ONLY on new sockets.
+func defaultV6Only() bool {
+	b, err := os.ReadFile("/proc/sys/net/ipv6/bindv6only")
+	return err == nil && len(b) > 0 && b[0] == '1'
+}
+
+// errnoOf extracts the errno from a syscall error, EIO if there is none.
+func errnoOf(err error) unix.Errno {
+	if e, ok := err.(unix.Errno); ok {
+		return e
+	}
+	if se, ok := err.(*os.SyscallError); ok {
+		if e, ok := se.Err.(unix.Errno); ok {
+			return e
+		}
+	}
+	return unix.EIO
+}

@@ -1,0 +1,233 @@
+package noip
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"noip/internal/inet"
+	"noip/internal/seccomp"
+	"noip/internal/supervise"
+)
+
+// connect: a plastic stream socket connects to the endpoint file of the
+// address, else of its wildcard (an IPv4 address also reaching a dual-stack
+// IPv6 wildcard, whose file links the IPv4 wildcard name). Nobody there is
+// ECONNREFUSED, as from a real host. An unbound socket is first bound to the
+// loopback address of its family and a free port, under an abstract name
+// that also carries the dialled address, so the server can report both ends.
+//
+// A connect restarted after noip connected (the program was interrupted)
+// succeeds; a further one is EISCONN, as in TCP.
+func (p *Policy) connect(c *supervise.Call) supervise.Result {
+	s, dup, r, ok := p.lookup(c, c.Int(0))
+	if !ok {
+		return r
+	}
+	set := p.settingsOf(c)
+	b, e := readSockaddr(c, c.Arg(1), c.Int(2))
+	if e != 0 {
+		unix.Close(dup)
+		return supervise.Fail(e)
+	}
+	ap, unspec, e := decodeFor(s, b, "connect")
+	if e != 0 {
+		unix.Close(dup)
+		return supervise.Fail(e)
+	}
+	if !c.Valid() {
+		unix.Close(dup)
+		return supervise.Continue()
+	}
+	if unspec {
+		unix.Close(dup)
+		return p.disconnect(s)
+	}
+	if s.typ != unix.SOCK_STREAM {
+		unix.Close(dup)
+		return supervise.Fail(unix.EOPNOTSUPP) // plastic UDP: a later issue
+	}
+	if set.DirErr != nil {
+		unix.Close(dup)
+		return supervise.Fail(unix.EACCES).WithNote(note(set, "connect %v: %v", ap, set.DirErr))
+	}
+
+	p.mu.Lock()
+	switch {
+	case s.connected && !s.connectSeen && s.peer == reportable(ap, s.family):
+		s.connectSeen = true
+		p.mu.Unlock()
+		unix.Close(dup)
+		return supervise.Return(0) // restarted after noip connected
+	case s.connected:
+		p.mu.Unlock()
+		unix.Close(dup)
+		return supervise.Fail(unix.EISCONN)
+	case s.listening:
+		p.mu.Unlock()
+		unix.Close(dup)
+		return supervise.Fail(unix.EISCONN)
+	}
+	p.mu.Unlock()
+
+	var paths []string
+	for _, n := range []string{inet.Name(ap), inet.Name(inet.Wildcard(ap))} {
+		if _, ok := set.Dir.Stat(n); ok {
+			paths = append(paths, set.Dir.SockPath(n))
+		}
+	}
+	if len(paths) == 0 {
+		unix.Close(dup)
+		return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: nothing listens there", ap))
+	}
+	if e := p.nameClient(s, dup, set, ap); e != 0 {
+		unix.Close(dup)
+		return supervise.Fail(e).WithNote(note(set, "connect %v: binding: %v", ap, e))
+	}
+	for i, path := range paths {
+		switch e := connectNow(dup, path); e {
+		case 0:
+			unix.Close(dup)
+			return p.connected(s, set, ap, path)
+		case unix.EAGAIN:
+			// The listener's backlog is full. TCP would retry its SYN; we
+			// retry the connect off the loop while the program waits.
+			go p.connectLater(c, s, dup, set, ap, path)
+			return supervise.Async()
+		case unix.ECONNREFUSED, unix.ENOENT:
+			if i == len(paths)-1 {
+				unix.Close(dup)
+				return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: nothing listens there", ap))
+			}
+		default:
+			unix.Close(dup)
+			return supervise.Fail(e)
+		}
+	}
+	panic("unreachable")
+}
+
+// connected records a successful connect and answers it.
+func (p *Policy) connected(s *sock, set *Settings, ap netip.AddrPort, path string) supervise.Result {
+	p.mu.Lock()
+	s.connected, s.connectSeen, s.peer = true, true, reportable(ap, s.family)
+	p.mu.Unlock()
+	r := supervise.Return(0).WithNote(note(set, "connect %v -> plastic %s", ap, path))
+	r.Gone = func() {
+		p.mu.Lock()
+		s.connectSeen = false
+		p.mu.Unlock()
+	}
+	return r
+}
+
+// connectNow connects the plastic socket without blocking the loop: the
+// file is made non-blocking for the one call. Only the socket being
+// connected is affected, and nothing else can use it meanwhile.
+func connectNow(fd int, path string) unix.Errno {
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	if fl&unix.O_NONBLOCK == 0 {
+		unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|unix.O_NONBLOCK)
+		defer unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl)
+	}
+	err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+	if err == unix.EINTR {
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+	}
+	if err != nil {
+		return errnoOf(err)
+	}
+	return 0
+}
+
+// connectLater retries a connect whose listener's backlog was full, until
+// it succeeds, the listener goes, or the program stops waiting.
+func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, path string) {
+	defer unix.Close(dup)
+	delay := 100 * time.Microsecond
+	for {
+		time.Sleep(delay)
+		delay = min(2*delay, 50*time.Millisecond)
+		if !c.Valid() {
+			return
+		}
+		switch e := connectNow(dup, path); e {
+		case 0:
+			r := p.connected(s, set, ap, path)
+			if err := c.Answer(r); errors.Is(err, seccomp.ErrGone) {
+				r.Gone()
+			}
+			return
+		case unix.EAGAIN:
+		default:
+			if e == unix.ENOENT {
+				e = unix.ECONNREFUSED
+			}
+			c.Answer(supervise.Fail(e))
+			return
+		}
+	}
+}
+
+// nameClient gives a connecting socket its abstract name: its bound
+// address, or the loopback address and a free port.
+func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrPort) unix.Errno {
+	p.mu.Lock()
+	if s.unixBound {
+		p.mu.Unlock()
+		return 0
+	}
+	local, bound := s.local, s.bound
+	key := ""
+	if bound && s.dir != nil {
+		key = s.dir.Path + "/" + inet.Name(local)
+	}
+	p.mu.Unlock()
+	try := func(l netip.AddrPort) unix.Errno {
+		name := "\x00" + inet.ClientName(l, dialled)
+		if err := unix.Bind(dup, &unix.SockaddrUnix{Name: name}); err != nil {
+			return errnoOf(err)
+		}
+		p.mu.Lock()
+		s.local, s.bound, s.unixBound = l, true, true
+		if key != "" && p.reserved[key] == s {
+			delete(p.reserved, key)
+		}
+		p.mu.Unlock()
+		return 0
+	}
+	if bound {
+		return try(local)
+	}
+	addr := inet.Loopback(s.family)
+	if s.family == inet.AF_INET6 && dialled.Addr().Is4() {
+		addr = inet.Loopback(inet.AF_INET)
+	}
+	for port := range set.candidatePorts {
+		switch e := try(netip.AddrPortFrom(addr, port)); e {
+		case 0:
+			return 0
+		case unix.EADDRINUSE:
+		default:
+			return e
+		}
+	}
+	return unix.EADDRNOTAVAIL
+}
+
+// disconnect handles connect(AF_UNSPEC). TCP allows it to dissolve an
+// association; a Unix stream socket cannot be un-connected, so noip refuses
+// it on a connected socket and accepts it on an unconnected one.
+func (p *Policy) disconnect(s *sock) supervise.Result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.connected {
+		return supervise.Fail(unix.EOPNOTSUPP)
+	}
+	return supervise.Return(0)
+}

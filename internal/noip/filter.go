@@ -1,0 +1,62 @@
+package noip
+
+import (
+	"golang.org/x/sys/unix"
+
+	"noip/internal/seccomp"
+)
+
+// Filter returns the seccomp policy of noip: which calls the supervisor
+// sees. Everything not listed runs untouched, at full speed. Argument tests
+// keep common calls out of the supervisor (non-Internet socket(), options at
+// levels noip does not fake). 32-bit entry points that noip does not serve
+// fail closed for Internet sockets.
+func Filter() seccomp.Policy {
+	notifyAlways := []string{
+		"bind", "connect", "listen", "accept", "accept4",
+		"getsockname", "getpeername", "execve", "execveat",
+	}
+	native := []seccomp.Rule{
+		{Syscall: "socket", Cases: []seccomp.Case{{When: []seccomp.ArgTest{inetDomain}, Then: seccomp.Notify}}, Else: seccomp.Allow},
+		sockoptRule("setsockopt"),
+		sockoptRule("getsockopt"),
+		seccomp.Always("io_uring_setup", seccomp.Errno(uint16(unix.ENOSYS))),
+	}
+	for _, n := range notifyAlways {
+		native = append(native, seccomp.Always(n, seccomp.Notify))
+	}
+	// Compat ABIs: no Internet sockets at all. Any other socket works, and
+	// the calls that act on existing sockets can only meet plastic ones,
+	// which the kernel keeps Unix-only.
+	compat := func(a *seccomp.Arch) seccomp.ABIRules {
+		rules := []seccomp.Rule{
+			{Syscall: "socket", Cases: []seccomp.Case{{When: []seccomp.ArgTest{inetDomain}, Then: seccomp.Errno(uint16(unix.EAFNOSUPPORT))}}, Else: seccomp.Allow},
+			seccomp.Always("io_uring_setup", seccomp.Errno(uint16(unix.ENOSYS))),
+			// execve keeps nested noip settings right in 32-bit shells too.
+			seccomp.Always("execve", seccomp.Notify),
+			seccomp.Always("execveat", seccomp.Notify),
+		}
+		if _, ok := a.Nr["socketcall"]; ok {
+			rules = append(rules, seccomp.Rule{Syscall: "socketcall",
+				Cases: []seccomp.Case{{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 0, Values: []uint32{1}}}, Then: seccomp.Notify}},
+				Else:  seccomp.Allow})
+		}
+		return seccomp.ABIRules{Arch: a, Rules: rules}
+	}
+	pol := seccomp.Policy{ABIs: []seccomp.ABIRules{{Arch: seccomp.Native, Rules: native}}}
+	for _, a := range seccomp.Compat {
+		pol.ABIs = append(pol.ABIs, compat(a))
+	}
+	return pol
+}
+
+var inetDomain = seccomp.Low32In{Arg: 0, Values: []uint32{unix.AF_INET, unix.AF_INET6}}
+
+// sockoptRule notifies option calls at the levels noip fakes, and the few
+// SOL_SOCKET names a Unix socket answers differently.
+func sockoptRule(name string) seccomp.Rule {
+	return seccomp.Rule{Syscall: name, Cases: []seccomp.Case{
+		{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 1, Values: []uint32{solIP, solTCP, solUDP, solIPv6, solUDPLite}}}, Then: seccomp.Notify},
+		{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 1, Values: []uint32{unix.SOL_SOCKET}}, seccomp.Low32In{Arg: 2, Values: solSocketNames}}, Then: seccomp.Notify},
+	}, Else: seccomp.Allow}
+}

@@ -1,0 +1,107 @@
+package noip
+
+import (
+	"golang.org/x/sys/unix"
+
+	"noip/internal/inet"
+	"noip/internal/supervise"
+)
+
+const ipprotoMPTCP = 262
+
+// socket: socket(AF_INET/AF_INET6, SOCK_STREAM/SOCK_DGRAM, …) returns a
+// plastic socket: a Unix socket of the same type with the same O_NONBLOCK
+// and close-on-exec. ICMP and raw sockets are left to the kernel. Other
+// Internet protocols (SCTP, DCCP) fail with EPROTONOSUPPORT rather than
+// escape as real sockets.
+func (p *Policy) socket(c *supervise.Call) supervise.Result {
+	return p.newSocket(c, c.Int(0), c.Int(1), c.Int(2))
+}
+
+func (p *Policy) newSocket(c *supervise.Call, domain, typ, proto int32) supervise.Result {
+	if domain != inet.AF_INET && domain != inet.AF_INET6 {
+		return supervise.Continue()
+	}
+	base, flags := typ&0xf, typ&^0xf
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+		return supervise.Fail(unix.EINVAL)
+	}
+	switch {
+	case base == unix.SOCK_STREAM && (proto == 0 || proto == unix.IPPROTO_TCP || proto == ipprotoMPTCP):
+	case base == unix.SOCK_DGRAM && (proto == 0 || proto == unix.IPPROTO_UDP || proto == unix.IPPROTO_UDPLITE):
+	case base == unix.SOCK_RAW, base == unix.SOCK_PACKET:
+		return supervise.Continue() // needs CAP_NET_RAW; not TCP or UDP
+	case base == unix.SOCK_DGRAM && (proto == unix.IPPROTO_ICMP || proto == unix.IPPROTO_ICMPV6):
+		return supervise.Continue() // unprivileged ping sockets stay real
+	case base == unix.SOCK_STREAM || base == unix.SOCK_DGRAM || base == unix.SOCK_SEQPACKET || base == unix.SOCK_DCCP:
+		return supervise.Fail(unix.EPROTONOSUPPORT)
+	default:
+		return supervise.Fail(unix.EINVAL)
+	}
+	set := p.settingsOf(c)
+	fd, err := unix.Socket(unix.AF_UNIX, int(base|unix.SOCK_CLOEXEC|flags&unix.SOCK_NONBLOCK), 0)
+	if err != nil {
+		return supervise.Fail(err.(unix.Errno))
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return supervise.Fail(err.(unix.Errno))
+	}
+	p.add(&sock{ino: st.Ino, family: int(domain), typ: int(base), proto: int(proto), v6only: defaultV6Only()})
+	return supervise.Inject(fd, flags&unix.SOCK_CLOEXEC != 0).
+		WithNote(note(set, "socket(%s, %s) -> plastic", familyName(int(domain)), typeName(int(base))))
+}
+
+// socketcall is the i386 multiplexer. Its arguments are in memory, which
+// the filter cannot see, so every socket it creates comes here: Internet
+// ones fail closed (32-bit programs are not served), the rest are created
+// by noip from the arguments as read once, so a racing thread cannot swap
+// them after the check.
+func (p *Policy) socketcall(c *supervise.Call) supervise.Result {
+	const sysSocket = 1
+	if c.Arg(0) != sysSocket {
+		return supervise.Continue()
+	}
+	b, err := c.Read(c.Arg(1)&0xffffffff, 12)
+	if err != nil {
+		return supervise.Fail(unix.EFAULT)
+	}
+	le := func(i int) int32 {
+		return int32(uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24)
+	}
+	domain, typ, proto := le(0), le(4), le(8)
+	if !c.Valid() {
+		return supervise.Continue()
+	}
+	if domain == inet.AF_INET || domain == inet.AF_INET6 {
+		return supervise.Fail(unix.EAFNOSUPPORT).
+			WithNote(note(p.settingsOf(c), "socketcall(SOCKET, %s): 32-bit programs cannot use Internet sockets under noip", familyName(int(domain))))
+	}
+	flags := typ &^ 0xf
+	fd, err := unix.Socket(int(domain), int(typ|unix.SOCK_CLOEXEC), int(proto))
+	if err != nil {
+		return supervise.Fail(err.(unix.Errno))
+	}
+	return supervise.Inject(fd, flags&unix.SOCK_CLOEXEC != 0)
+}
+
+func familyName(f int) string {
+	switch f {
+	case inet.AF_INET:
+		return "AF_INET"
+	case inet.AF_INET6:
+		return "AF_INET6"
+	}
+	return "AF_" + itoa(f)
+}
+
+func typeName(t int) string {
+	switch t {
+	case unix.SOCK_STREAM:
+		return "SOCK_STREAM"
+	case unix.SOCK_DGRAM:
+		return "SOCK_DGRAM"
+	}
+	return "type " + itoa(t)
+}

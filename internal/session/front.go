@@ -1,0 +1,156 @@
+package session
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Start runs cmd under a new supervisor, in this process as the front, and
+// returns only if it could not start; otherwise it exits as CMD did. env is
+// CMD's environment.
+func Start(cmd, env []string) error {
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socketpair", err)
+	}
+	// Catch before starting anything, so no signal meant for CMD is lost.
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, forwardable...)
+	ignored := ignoredSignals()
+
+	sup := os.NewFile(uintptr(sp[1]), "front")
+	proc, err := os.StartProcess("/proc/self/exe",
+		append([]string{supervisorName, strconv.Itoa(unix.Getpgrp()), ignored, "--"}, cmd...),
+		&os.ProcAttr{
+			Env:   env,
+			Files: []*os.File{os.Stdin, os.Stdout, os.Stderr, sup},
+			Sys:   &syscall.SysProcAttr{Setpgid: true},
+		})
+	sup.Close()
+	if err != nil {
+		return fmt.Errorf("starting the supervisor: %w", err)
+	}
+	proc.Release() // it outlives us when daemons are left; never waited for
+
+	f := &front{sock: sp[0], pidfd: -1}
+	f.tty, _ = unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	msgs := make(chan frontMsg)
+	go f.read(msgs)
+	for {
+		select {
+		case s := <-sigs:
+			f.relay(s.(unix.Signal))
+		case m := <-msgs:
+			f.handle(m, sigs)
+		}
+	}
+}
+
+type front struct {
+	sock  int
+	pidfd int // CMD, once known
+	tty   int // the controlling terminal, or -1
+}
+
+type frontMsg struct {
+	text string
+	fd   int
+}
+
+func (f *front) read(out chan<- frontMsg) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(f.sock, buf, oob, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			out <- frontMsg{text: "eof", fd: -1}
+			return
+		}
+		m := frontMsg{text: string(buf[:n]), fd: -1}
+		if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(cms) > 0 {
+			if fds, err := unix.ParseUnixRights(&cms[0]); err == nil && len(fds) > 0 {
+				m.fd = fds[0]
+			}
+		}
+		out <- m
+	}
+}
+
+func (f *front) handle(m frontMsg, sigs chan os.Signal) {
+	word, arg, _ := strings.Cut(m.text, " ")
+	n, _ := strconv.Atoi(arg)
+	switch word {
+	case "pid":
+		f.pidfd = m.fd
+	case "exit":
+		os.Exit(n)
+	case "kill":
+		dieBy(unix.Signal(n))
+	case "stop":
+		// CMD stopped (Ctrl-Z, a tty read in the background, SIGSTOP):
+		// stop with the same signal, so the shell sees the job stop.
+		sig := unix.Signal(n)
+		signal.Reset(sig)
+		unix.Kill(os.Getpid(), sig)
+		signal.Notify(sigs, sig)
+	case "cont":
+	case "fail":
+		fmt.Fprintf(os.Stderr, "noip: %s\n", arg)
+		os.Exit(ExitNoip)
+	case "eof":
+		fmt.Fprintln(os.Stderr, "noip: the supervisor exited unexpectedly")
+		os.Exit(ExitNoip)
+	}
+}
+
+// relay passes a signal sent to noip on to CMD. Signals the terminal sends
+// to the whole foreground job (Ctrl-C, Ctrl-\, Ctrl-Z, window resize,
+// hangup) reached CMD already when we are that job, so they are not sent
+// twice.
+func (f *front) relay(sig unix.Signal) {
+	if f.pidfd < 0 {
+		return
+	}
+	switch sig {
+	case unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGWINCH, unix.SIGHUP:
+		if f.foreground() {
+			return
+		}
+	case unix.SIGTTIN, unix.SIGTTOU, unix.SIGPIPE:
+		return // about our own terminal or pipe use, not CMD's
+	}
+	unix.PidfdSendSignal(f.pidfd, sig, nil, 0)
+}
+
+// foreground reports whether our process group is the terminal's
+// foreground job.
+func (f *front) foreground() bool {
+	if f.tty < 0 {
+		return false
+	}
+	pg, err := unix.IoctlGetInt(f.tty, unix.TIOCGPGRP)
+	return err == nil && pg == unix.Getpgrp()
+}
+
+// dieBy ends the front by signal sig, as CMD ended, without a core dump of
+// noip itself.
+func dieBy(sig unix.Signal) {
+	signal.Reset(sig)
+	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	runtime.LockOSThread()
+	sigDefault(int(sig))
+	unix.Tgkill(os.Getpid(), unix.Gettid(), sig)
+	// Not deadly to us (it was ignored when we started, or blocked):
+	// exit as a shell reports a death by signal.
+	os.Exit(exitSignalShift + int(sig))
+}
