@@ -11,7 +11,10 @@ import (
 // keep common calls out of the supervisor (non-Internet socket(), options at
 // levels noip does not fake). 32-bit entry points that noip does not serve
 // fail closed for Internet sockets.
-func Filter() seccomp.Policy {
+func Filter() seccomp.Policy { return FilterFor(seccomp.Native, seccomp.Compat...) }
+
+// FilterFor is Filter for a given native ABI and its compat ABIs.
+func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.Policy {
 	notifyAlways := []string{
 		"bind", "connect", "listen", "accept", "accept4",
 		"getsockname", "getpeername", "execve", "execveat",
@@ -43,8 +46,8 @@ func Filter() seccomp.Policy {
 		}
 		return seccomp.ABIRules{Arch: a, Rules: rules}
 	}
-	pol := seccomp.Policy{ABIs: []seccomp.ABIRules{{Arch: seccomp.Native, Rules: native}}}
-	for _, a := range seccomp.Compat {
+	pol := seccomp.Policy{ABIs: []seccomp.ABIRules{{Arch: nativeArch, Rules: native}}}
+	for _, a := range compatArches {
 		pol.ABIs = append(pol.ABIs, compat(a))
 	}
 	return pol
