@@ -156,9 +156,11 @@ func (p *Policy) deliver(c *supervise.Call, s *sock, conn int, flags int32) supe
 		p.add(&sock{ino: st.Ino, family: family, typ: unix.SOCK_STREAM, proto: s.proto,
 			local: local, bound: true, unixBound: true, peer: peer, connected: true, connectSeen: true, v6only: s.v6only})
 	}
-	if e := writeSockaddr(c, family, peer, c.Arg(1), c.Arg(2)); e != 0 {
-		s.keep(conn)
-		return supervise.Fail(e)
+	if c.Arg(1) != 0 {
+		if e := writeSockaddr(c, family, peer, c.Arg(1), c.Arg(2)); e != 0 {
+			s.keep(conn) // the kernel would drop it; we keep it
+			return supervise.Fail(e)
+		}
 	}
 	r := supervise.Inject(conn, flags&unix.SOCK_CLOEXEC != 0).WithNote(note(set, "accept %v <- %v", local, peer))
 	r.Gone = func() { s.keep(conn) }

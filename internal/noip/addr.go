@@ -65,17 +65,6 @@ func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e 
 		if fam == inet.AF_UNSPEC && op == "connect" {
 			return ap, true, 0
 		}
-		if fam == inet.AF_INET && op == "connect" {
-			// tcp_v6_connect hands an AF_INET address to IPv4.
-			if len(b) < inet.SizeofSockaddrInet4 {
-				return ap, false, unix.EINVAL
-			}
-			if s.v6only {
-				return ap, false, unix.ENETUNREACH
-			}
-			ap, _ = inet.ParseSockaddr(b)
-			return ap, false, 0
-		}
 		const sin6LenRFC2133 = 24
 		if len(b) < sin6LenRFC2133 {
 			return ap, false, unix.EINVAL
@@ -103,10 +92,9 @@ func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e 
 
 // writeSockaddr stores ap where a getsockname-style call puts its result:
 // the address truncated to *lenPtr bytes, and its full length in *lenPtr.
+// A NULL address with a zero length only learns the length, as in the
+// kernel; with a non-zero length it is EFAULT.
 func writeSockaddr(c *supervise.Call, family int, ap netip.AddrPort, addrPtr, lenPtr uint64) unix.Errno {
-	if addrPtr == 0 {
-		return 0
-	}
 	max, err := c.ReadInt32(lenPtr)
 	if err != nil {
 		return unix.EFAULT
@@ -115,8 +103,13 @@ func writeSockaddr(c *supervise.Call, family int, ap netip.AddrPort, addrPtr, le
 		return unix.EINVAL
 	}
 	sa := inet.AppendSockaddr(nil, family, ap)
-	if err := c.Write(addrPtr, sa[:min(int(max), len(sa))]); err != nil {
-		return unix.EFAULT
+	if n := min(int(max), len(sa)); n > 0 {
+		if addrPtr == 0 {
+			return unix.EFAULT
+		}
+		if err := c.Write(addrPtr, sa[:n]); err != nil {
+			return unix.EFAULT
+		}
 	}
 	if err := c.WriteInt32(lenPtr, int32(len(sa))); err != nil {
 		return unix.EFAULT

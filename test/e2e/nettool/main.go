@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,8 +74,21 @@ func dial(addr string) error {
 	}
 	defer c.Close()
 	fmt.Printf("client local=%v remote=%v\n", c.LocalAddr(), c.RemoteAddr())
-	_, err = io.Copy(os.Stdout, c)
-	return err
+	b, err := io.ReadAll(c)
+	if err != nil {
+		return err
+	}
+	os.Stdout.Write(b)
+	// A nettool server says what it sees; both ends must agree.
+	want := fmt.Sprintf("server local=%v remote=%v\n", c.RemoteAddr(), c.LocalAddr())
+	if strings.HasPrefix(string(b), "server ") {
+		if string(b) == want {
+			fmt.Println("addresses agree")
+		} else {
+			fmt.Printf("addresses disagree: want %q\n", want)
+		}
+	}
+	return nil
 }
 
 // churn makes n connections to servers in this process while many
