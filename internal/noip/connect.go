@@ -209,7 +209,14 @@ func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrP
 		addr = inet.Loopback(inet.AF_INET)
 	}
 	for port := range set.candidatePorts {
-		switch e := try(netip.AddrPortFrom(addr, port)); e {
+		l := netip.AddrPortFrom(addr, port)
+		// Like the kernel's ephemeral ports, never the port of an
+		// endpoint in use there, nor the dialled one: Go, for one, takes
+		// local == remote for a TCP self-connect and drops it.
+		if l == inet.Unmap(dialled) || p.nameTaken(set.Dir, s, l) {
+			continue
+		}
+		switch e := try(l); e {
 		case 0:
 			return 0
 		case unix.EADDRINUSE:

@@ -245,18 +245,21 @@ func (p *Policy) lookup(c *supervise.Call, fd int32) (s *sock, dup int, r superv
 		// A non-dumpable process (EPERM) or a vanished one: let the kernel
 		// run the call. A plastic socket given an Internet address fails
 		// there (EINVAL), so nothing escapes.
-		return nil, -1, supervise.Continue(), false
+		return nil, -1, supervise.Continue().WithNote(note(p.settingsOf(c), "%s(%d): cannot see the fd (%v): left to the kernel", c.Name, fd, err)), false
 	}
 	var st unix.Stat_t
 	if unix.Fstat(dup, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		unix.Close(dup)
-		return nil, -1, supervise.Continue(), false
+		return nil, -1, supervise.Continue().WithNote(note(p.settingsOf(c), "%s(%d): not a socket (mode %o): left to the kernel", c.Name, fd, st.Mode)), false
 	}
 	p.mu.Lock()
 	s = p.socks[st.Ino]
 	p.mu.Unlock()
 	if s == nil {
 		unix.Close(dup)
+		if d := p.settingsOf(c); d.Debug >= 2 {
+			return nil, -1, supervise.Continue().WithNote(note(d, "%s(%d): not plastic (inode %d): left to the kernel", c.Name, fd, st.Ino)), false
+		}
 		return nil, -1, supervise.Continue(), false
 	}
 	return s, dup, supervise.Result{}, true

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/net/bpf"
@@ -135,8 +136,20 @@ func (l Listener) Valid(id uint64) bool {
 
 // AddFD installs a copy of one of the supervisor's fds in the program and
 // returns its number there.
+//
+// The ioctl runs with every signal blocked on its thread. With
+// AddFDSend, the kernel marks the call answered as soon as it queues the
+// request; if a signal (the Go runtime sends them freely) then interrupts
+// the ioctl before the program took the fd, the request is withdrawn but
+// the call still completes, with the value 0. Seen in a stress test: a
+// program's socket() returned 0, its stdin.
 func (l Listener) AddFD(a *AddFD) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	all, old := ^uint64(0), uint64(0)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
 	fd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(l.FD), ioctlAddFD, uintptr(unsafe.Pointer(a)))
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 	if e != 0 {
 		return -1, e
 	}

@@ -6,12 +6,14 @@ package e2e
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,6 +79,7 @@ func TestScripts(t *testing.T) {
 			"pubdir":   cmdPubdir,
 			"ancestor": cmdAncestor,
 			"waitline": cmdWaitline,
+			"exits":    cmdExits,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -138,6 +141,34 @@ func cmdWaitline(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s: no line matches %q; it has:\n%s", args[0], args[1], b)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exits N PROG [ARGS...] runs PROG like exec and checks that its exit
+// status is N; a death by signal S counts as 128+S, as a shell reports it.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: exits N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			got = 128 + int(ws.Signal())
+		} else {
+			got = ws.ExitStatus()
+		}
+	default:
+		ts.Fatalf("%v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
 }
 

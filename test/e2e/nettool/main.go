@@ -139,7 +139,7 @@ func churn(n int) error {
 					defer c.Close()
 					line, err := bufio.NewReader(c).ReadString('\n')
 					if err != nil {
-						fail("server read: %v", err)
+						fail("server read from %v: %v", c.RemoteAddr(), err)
 						return
 					}
 					if want := c.RemoteAddr().String() + "\n"; line != want {
