@@ -191,7 +191,7 @@ func checkKernel() error {
 	var major, minor int
 	fmt.Sscanf(rel, "%d.%d", &major, &minor)
 	if major < 5 || major == 5 && minor < 14 {
-		return fmt.Errorf("Linux 5.14 or later is needed (seccomp user notification with SECCOMP_ADDFD_FLAG_SEND); this is %s", rel)
+		return fmt.Errorf("needs Linux 5.14 or later (seccomp user notification with SECCOMP_ADDFD_FLAG_SEND); this is %s", rel)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,7 +47,7 @@ func Start(cmd, env []string) error {
 		case s := <-sigs:
 			f.relay(s.(unix.Signal))
 		case m := <-msgs:
-			f.handle(m, sigs)
+			f.handle(m)
 		}
 	}
 }
@@ -86,7 +85,7 @@ func (f *front) read(out chan<- frontMsg) {
 	}
 }
 
-func (f *front) handle(m frontMsg, sigs chan os.Signal) {
+func (f *front) handle(m frontMsg) {
 	word, arg, _ := strings.Cut(m.text, " ")
 	n, _ := strconv.Atoi(arg)
 	switch word {
@@ -99,10 +98,7 @@ func (f *front) handle(m frontMsg, sigs chan os.Signal) {
 	case "stop":
 		// CMD stopped (Ctrl-Z, a tty read in the background, SIGSTOP):
 		// stop with the same signal, so the shell sees the job stop.
-		sig := unix.Signal(n)
-		signal.Reset(sig)
-		unix.Kill(os.Getpid(), sig)
-		signal.Notify(sigs, sig)
+		raiseDefault(unix.Signal(n))
 	case "cont":
 	case "fail":
 		fmt.Fprintf(os.Stderr, "noip: %s\n", arg)
@@ -145,11 +141,8 @@ func (f *front) foreground() bool {
 // dieBy ends the front by signal sig, as CMD ended, without a core dump of
 // noip itself.
 func dieBy(sig unix.Signal) {
-	signal.Reset(sig)
 	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
-	runtime.LockOSThread()
-	sigDefault(int(sig))
-	unix.Tgkill(os.Getpid(), unix.Gettid(), sig)
+	raiseDefault(sig)
 	// Not deadly to us (it was ignored when we started, or blocked):
 	// exit as a shell reports a death by signal.
 	os.Exit(exitSignalShift + int(sig))

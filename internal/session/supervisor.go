@@ -157,8 +157,7 @@ func reap(cmdPid int, front *frontConn, done chan struct{}) {
 
 // frontConn is the supervisor's end of the status socket.
 type frontConn struct {
-	fd   int
-	gone bool
+	fd int
 }
 
 // send reports one status line, with an fd attached if fd >= 0.

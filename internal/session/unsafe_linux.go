@@ -1,6 +1,8 @@
 package session
 
 import (
+	"os"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,15 +16,26 @@ func unsafePtr(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
 
 func unsafeSlice(p []*byte) unsafe.Pointer { return unsafe.Pointer(&p[0]) }
 
-// sigDefault sets sig's disposition to SIG_DFL behind the Go runtime's back,
-// so that raising it next takes the kernel's default action (the runtime
-// would ignore a user-sent SIGSEGV, for one). A zeroed struct sigaction is
-// SIG_DFL with no flags and an empty mask in both the x86-64 and arm64
-// layouts; the kernel only reads it during the call.
-func sigDefault(sig int) {
-	var act [4]uint64
-	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act[0])), 0, 8, 0, 0)
-	var set [1]uint64
-	set[0] = 1 << (sig - 1)
-	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set[0])), 0, 8, 0, 0)
+// kernelSigaction is the kernel's struct sigaction for rt_sigaction on
+// x86-64 and arm64: handler, flags, restorer, mask. All zero is SIG_DFL.
+type kernelSigaction [4]uint64
+
+func sigaction(sig int, act, old *kernelSigaction) {
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+}
+
+// raiseDefault takes sig's default action on this process (stop, or
+// terminate) behind the Go runtime's back: the runtime keeps its own
+// handler for signals once caught, and ignores some (a user-sent SIGSEGV,
+// a SIGTSTP nobody asked for) instead of acting on them. The runtime's
+// handler is put back afterwards, for a stop that returns.
+func raiseDefault(sig unix.Signal) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var dfl, old kernelSigaction
+	sigaction(int(sig), &dfl, &old)
+	set := uint64(1) << (sig - 1)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	unix.Tgkill(os.Getpid(), unix.Gettid(), sig)
+	sigaction(int(sig), &old, nil)
 }

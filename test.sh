@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of noip, with the race detector, against the real programs
+# the scenarios use; installs those programs first (Debian packages) when
+# they are missing. Prints the test runner's summary at the end.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# command -> Debian package that provides it
+declare -A pkgs=(
+	[python3]=python3 [curl]=curl [socat]=socat [tmux]=tmux [ss]=iproute2
+	[setpriv]=util-linux [sshd]=openssh-server [ssh]=openssh-client
+)
+missing=()
+for cmd in "${!pkgs[@]}"; do
+	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkgs[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing test dependencies: ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+go test -race -count=1 -timeout 30m -v ./... >"$log" 2>&1 || status=$?
+grep -E '^(ok|FAIL|---|panic:|\?)' "$log" | grep -v -- '--- PASS' || true
+if [ $status -ne 0 ]; then
+	echo; echo "== failures, in full =="
+	grep -B2 -A60 -E -- '--- FAIL' "$log" | head -400 || tail -100 "$log"
+fi
+pass=$(grep -cE -- '^\s*--- PASS' "$log" || true)
+fail=$(grep -cE -- '^\s*--- FAIL' "$log" || true)
+skip=$(grep -cE -- '^\s*--- SKIP' "$log" || true)
+echo
+echo "== summary: $pass passed, $fail failed, $skip skipped (go test -race ./...) =="
+exit $status
