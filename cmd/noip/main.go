@@ -36,16 +36,13 @@ Options:
 `
 
 func main() {
-	switch session.Role() {
-	case "noip-launcher":
+	if session.IsSupervisor() {
 		filter, err := seccomp.Build(noip.Filter())
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "noip: building the filter: %v\n", err)
 			os.Exit(session.ExitNoip)
 		}
-		os.Exit(session.RunLauncher(os.Args, filter))
-	case "noip-supervisor":
-		os.Exit(session.RunSupervisor(os.Args, serve))
+		os.Exit(session.RunSupervisor(os.Args, filter, prepare))
 	}
 	os.Exit(run(os.Args[1:]))
 }
@@ -117,8 +114,9 @@ done:
 	return session.ExitNoip
 }
 
-// serve is the supervisor's work: the noip policy on the listener.
-func serve(l seccomp.Listener) error {
+// prepare sets up the supervisor's work: the noip policy, with settings
+// from the supervisor's environment (CMD's, as the front made it).
+func prepare() session.Serve {
 	root := &noip.Settings{PortMin: noip.DefaultPortMin, PortMax: noip.DefaultPortMax}
 	root.Debug = noip.ParseDebug(os.Getenv(noip.EnvDebug))
 	if lo, hi, err := noip.ParsePorts(os.Getenv(noip.EnvAutoports)); err == nil {
@@ -126,13 +124,15 @@ func serve(l seccomp.Listener) error {
 	}
 	root.Dir, root.DirErr = sockdir.Open(os.Getenv(noip.EnvSocketDir))
 	if root.Dir != nil {
-		root.Dir.GC() // stale endpoints of earlier runs
+		go root.Dir.GC() // stale endpoints of earlier runs; not worth a wait
 	}
 	pol := noip.New(root)
 	arches := append([]*seccomp.Arch{seccomp.Native}, seccomp.Compat...)
-	sv := supervise.New(l, pol.Handlers(), arches...)
-	sv.Log = noip.Logger()
-	return sv.Run()
+	return func(l seccomp.Listener) error {
+		sv := supervise.New(l, pol.Handlers(), arches...)
+		sv.Log = noip.Logger()
+		return sv.Run()
+	}
 }
 
 // insideNoip reports whether this process is already served by a noip

@@ -5,9 +5,9 @@
 //	 └─ front        the command the user ran; stays in the terminal's job,
 //	    │            passes signals on, stops and exits as CMD does
 //	    └─ supervisor  own process group, subreaper of everything it serves
-//	       └─ launcher → CMD   joins the front's process group, installs
-//	                           the seccomp filter, hands up its listener,
-//	                           and executes CMD
+//	       └─ CMD      forked without the Go runtime: joins the front's
+//	                   process group, installs the seccomp filter, hands
+//	                   up its listener, and executes CMD
 //
 // The supervisor is an ancestor of every served process, so it may take
 // their fds and read their memory even where Yama restricts ptrace to
@@ -18,35 +18,14 @@ package session
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 )
 
-// Role names are argv[0] of noip re-executing itself, so that ps shows
-// what each process is, and no marker leaks into CMD's environment.
-const (
-	supervisorName = "noip-supervisor"
-	launcherName   = "noip-launcher"
-)
+// supervisorName is argv[0] of noip re-executing itself as the supervisor,
+// so that ps shows what it is and no marker leaks into CMD's environment.
+const supervisorName = "noip-supervisor"
 
-func init() {
-	// The launcher must install the filter and execute CMD on one thread:
-	// no_new_privs and seccomp filters are per thread, and execve keeps
-	// only the calling thread. Locking in init holds the main thread from
-	// the start.
-	if filepath.Base(os.Args[0]) == launcherName {
-		runtime.LockOSThread()
-	}
-}
-
-// Role returns the internal role this process was started in ("" for the
-// user's own invocation).
-func Role() string {
-	switch filepath.Base(os.Args[0]) {
-	case supervisorName, launcherName:
-		return filepath.Base(os.Args[0])
-	}
-	return ""
-}
+// IsSupervisor reports whether this process was started as a supervisor.
+func IsSupervisor() bool { return filepath.Base(os.Args[0]) == supervisorName }
 
 // EnvSupervisor holds the supervisor's pid in every served process, so a
 // noip started inside the tree knows it is already served.

@@ -5,9 +5,8 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
-	"syscall"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"noip/internal/seccomp"
@@ -20,12 +19,16 @@ const frontFD = 3
 // notification loop until no process uses the filter.
 type Serve func(l seccomp.Listener) error
 
+// Prepare sets up the policy and returns its Serve. The supervisor calls it
+// while CMD's process installs its filter, to keep it off the launch path.
+type Prepare func() Serve
+
 // RunSupervisor is the supervisor role: argv is [supervisorName, pgid,
-// ignored-signals, "--", CMD...]. It starts the launcher in process group
-// pgid (the front's), takes its listener, serves it, reports CMD's stops and
-// exit to the front, and reaps every orphan until the last served process
-// is gone. It returns the supervisor's own exit status.
-func RunSupervisor(argv []string, serve Serve) int {
+// ignored-signals, "--", CMD...]. It forks CMD into process group pgid (the
+// front's) under filter, takes its listener, serves it, reports CMD's stops
+// and exit to the front, and reaps every orphan until the last served
+// process is gone. It returns the supervisor's own exit status.
+func RunSupervisor(argv []string, filter []bpf.RawInstruction, prepare Prepare) int {
 	if len(argv) < 5 || argv[3] != "--" {
 		fmt.Fprintln(os.Stderr, "noip: supervisor: bad arguments")
 		return ExitNoip
@@ -37,18 +40,15 @@ func RunSupervisor(argv []string, serve Serve) int {
 	}
 	front := &frontConn{fd: frontFD}
 	unix.CloseOnExec(frontFD)
-
-	// Terminal signals are for the job, not for us: catch and drop them.
-	// Catching (not ignoring) lets CMD start with default dispositions.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGHUP, unix.SIGPIPE)
-	go func() {
-		for range sigs {
-		}
-	}()
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		front.fail("cannot become a subreaper: %v", err)
 		return ExitNoip
+	}
+	cmd := argv[4:]
+	path, status := lookPath(cmd[0])
+	if status != 0 {
+		front.send("exit "+strconv.Itoa(status), -1)
+		return 0
 	}
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -56,36 +56,27 @@ func RunSupervisor(argv []string, serve Serve) int {
 		return ExitNoip
 	}
 	env := append(os.Environ(), EnvSupervisor+"="+strconv.Itoa(os.Getpid()))
-	var pidfd int = -1
-	hand := os.NewFile(uintptr(sp[1]), "handoff")
-	proc, err := os.StartProcess("/proc/self/exe", append([]string{launcherName, argv[2], "--"}, argv[4:]...), &os.ProcAttr{
-		Env:   env,
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr, hand},
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Pgid: pgid, PidFD: &pidfd},
-	})
-	hand.Close()
+	cmdPid, pidfd, err := spawnServed(path, cmd, env, filter, pgid, sp[1], signalMask(argv[2]))
+	unix.Close(sp[1])
 	if err != nil {
-		front.fail("starting the launcher: %v", err)
+		front.fail("starting %s: %v", cmd[0], err)
 		return ExitNoip
 	}
-	cmdPid := proc.Pid
-	front.send("pid "+strconv.Itoa(cmdPid), pidfd)
-
-	// The launcher is CMD from here on. Let go of the terminal, but keep
-	// stderr for our own errors until the front is gone.
-	if null, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0); err == nil {
-		unix.Dup2(null, 0)
-		unix.Dup2(null, 1)
-		unix.Close(null)
-	}
-	os.Chdir("/")
-
 	done := make(chan struct{})
-	go reap(cmdPid, front, done)
-	go front.watch()
-
+	go func() {
+		front.send("pid "+strconv.Itoa(cmdPid), pidfd)
+		reap(cmdPid, front, done)
+	}()
+	// Take the listener first: the child executes CMD as soon as we hold
+	// it, and until then every page we write is copied for the child.
 	l, ok := takeListener(sp[0], pidfd, front)
 	unix.Close(sp[0])
+	serve := prepare()
+	go func() {
+		front.watch()
+	}()
+	go ignoreTerminalSignals()
+	go releaseTerminal()
 	if ok {
 		if err := serve(seccomp.Listener{FD: l}); err != nil {
 			fmt.Fprintf(os.Stderr, "noip: supervisor: %v\n", err)
@@ -98,26 +89,53 @@ func RunSupervisor(argv []string, serve Serve) int {
 	return 0
 }
 
-// takeListener reads the launcher's "fd N" and copies that fd out of it.
+// releaseTerminal lets go of the user's terminal or pipes on stdin and
+// stdout, and of the working directory; stderr stays for our own errors
+// until the front is gone.
+func releaseTerminal() {
+	if null, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0); err == nil {
+		unix.Dup2(null, 0)
+		unix.Dup2(null, 1)
+		unix.Close(null)
+	}
+	os.Chdir("/")
+}
+
+// ignoreTerminalSignals ignores the signals of job control and terminals:
+// they are for the user's job, not for us (we have our own process group,
+// but may still write to a terminal we are in the background of). CMD's
+// dispositions are set by its process before execve, so this does not leak.
+func ignoreTerminalSignals() {
+	signal.Ignore(unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGHUP, unix.SIGPIPE)
+}
+
+// takeListener reads the child's listener fd number (4 bytes) and copies
+// that fd out of it; a single byte is instead the errno of its failure.
 func takeListener(sock, pidfd int, front *frontConn) (int, bool) {
-	buf := make([]byte, 512)
-	n, err := unix.Read(sock, buf)
-	if err != nil || n == 0 {
-		return -1, false // the launcher exited first (e.g. command not found)
-	}
-	msg := string(buf[:n])
-	if m, ok := strings.CutPrefix(msg, "fail "); ok {
-		front.fail("%s", m)
+	var buf [8]byte
+	n, err := unix.Read(sock, buf[:])
+	switch {
+	case err != nil || n == 0:
+		return -1, false // the child is gone
+	case n == 1:
+		e := unix.Errno(buf[0])
+		switch e {
+		case unix.EBUSY:
+			front.fail("this process already has a seccomp supervisor (a container runtime, or a noip whose environment was cleared); noip cannot add another")
+		case unix.EINVAL, unix.ENOSYS:
+			front.fail("the kernel refused the seccomp filter (%v): Linux 5.14 or later with seccomp user notification is needed", e)
+		default:
+			front.fail("starting the command: %v", e)
+		}
+		return -1, false
+	case n != 4:
+		front.fail("bad handoff from the child (%d bytes)", n)
 		return -1, false
 	}
-	num, err := strconv.Atoi(strings.TrimPrefix(msg, "fd "))
-	if err != nil {
-		front.fail("launcher said %q", msg)
-		return -1, false
-	}
+	num := int(buf[0]) | int(buf[1])<<8 | int(buf[2])<<16 | int(buf[3])<<24
 	l, err := unix.PidfdGetfd(pidfd, num, 0)
 	if err != nil {
-		front.fail("taking the seccomp listener from the launcher: %v", err)
+		front.fail("taking the seccomp listener from the child: %v", err)
 		return -1, false
 	}
 	unix.CloseOnExec(l)

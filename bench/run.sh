@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Benchmarks noip side by side with its baselines, in one run, and prints
+# the ratios the project's goals are stated in:
+#   connection rate (connect+accept+close): noip vs TCP loopback (goal >= 1.0)
+#   stream throughput: noip vs TCP loopback (goal >= 1.5)
+#   launch: `noip true` minus `true` (goal <= 3 ms)
+# Unix sockets are shown too: they are the ceiling noip can reach.
+# Usage: bench/run.sh [COUNT]   (COUNT runs of each, median reported)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-5}
+out=bench/out
+mkdir -p "$out"
+go build -o "$out/noip" ./cmd/noip
+go test -c -o "$out/bench.test" ./bench
+export NOIP_BENCH_NOIP="$PWD/$out/noip"
+tmp=$(mktemp -d)
+chmod 700 "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+
+run() { # label, then the command
+	local label=$1; shift
+	"$@" -test.run='^$' -test.bench="$bench" -test.count="$count" -test.benchtime="${benchtime:-1s}" |
+		awk -v l="$label" '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); print l, $0 }'
+}
+{
+	bench='Connect|Stream' run plain "$out/bench.test"
+	bench='ConnectTCP|StreamTCP' run noip env TMPDIR="$tmp" "$out/noip" "$out/bench.test"
+	bench='Launch' benchtime=200x run plain "$out/bench.test"
+} | tee "$out/raw.txt"
+
+# Median of each (label, benchmark): ns/op, and MB/s where given.
+awk '
+function median(key,   n, i, j, t, a) {
+	n = cnt[key]
+	for (i = 1; i <= n; i++) a[i] = v[key, i]
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ key = $1 " " $2; v[key, ++cnt[key]] = $4; if ($6 == "MB/s") { mb[key, cnt[key]] = $5 } }
+END {
+	ct = median("plain BenchmarkConnectTCP"); cu = median("plain BenchmarkConnectUnix"); cn = median("noip BenchmarkConnectTCP")
+	st = median("plain BenchmarkStreamTCP"); su = median("plain BenchmarkStreamUnix"); sn = median("noip BenchmarkStreamTCP")
+	lt = median("plain BenchmarkLaunchTrue"); ln = median("plain BenchmarkLaunchNoipTrue")
+	printf "\n%-34s %12s %12s %12s\n", "median of " cnt["plain BenchmarkConnectTCP"] " runs", "TCP", "Unix", "noip"
+	printf "%-34s %12.0f %12.0f %12.0f\n", "connections/s", 1e9/ct, 1e9/cu, 1e9/cn
+	printf "%-34s %12.0f %12.0f %12.0f\n", "stream MB/s (64 KiB writes)", 65536e3/st, 65536e3/su, 65536e3/sn
+	printf "\n%-34s %8.2fx  (goal >= 1.0)\n", "connection rate noip/TCP", ct/cn
+	printf "%-34s %8.2fx  (goal >= 1.5)\n", "throughput noip/TCP", st/sn
+	printf "%-34s %8.2fx\n", "connection rate noip/Unix", cu/cn
+	printf "%-34s %8.2f ms (true %.2f ms, noip true %.2f ms; goal <= 3 ms)\n", "launch overhead", (ln-lt)/1e6, lt/1e6, ln/1e6
+}' "$out/raw.txt"
