@@ -10,7 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // listen returns a listener for network "tcp" (127.0.0.1:0) or "unix" (a
@@ -56,6 +60,58 @@ func benchConnect(b *testing.B, network string) {
 func BenchmarkConnectTCP(b *testing.B)  { benchConnect(b, "tcp") }
 func BenchmarkConnectUnix(b *testing.B) { benchConnect(b, "unix") }
 
+// benchConnectRaw measures connect+accept+close with the fewest system
+// calls, as a C program makes them: socket, connect, close on one side;
+// accept4 (with the peer's address) and close on the other. Go's net
+// package adds getsockname, getpeername and four socket options per end.
+func benchConnectRaw(b *testing.B, network string) {
+	ln := listen(b, network)
+	lf, err := ln.(interface{ File() (*os.File, error) }).File()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lf.Close()
+	lfd := int(lf.Fd())
+	unix.SetNonblock(lfd, false)
+	var sa unix.Sockaddr
+	family := unix.AF_INET
+	switch a := ln.Addr().(type) {
+	case *net.TCPAddr:
+		sa = &unix.SockaddrInet4{Port: a.Port, Addr: [4]byte(a.IP.To4())}
+	case *net.UnixAddr:
+		sa, family = &unix.SockaddrUnix{Name: a.Name}, unix.AF_UNIX
+	}
+	go func() {
+		// The raw call: x/sys's Accept4 also asks for SO_PROTOCOL.
+		var rsa [128]byte
+		for {
+			n := uint32(len(rsa))
+			fd, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa[0])), uintptr(unsafe.Pointer(&n)), unix.SOCK_CLOEXEC, 0, 0)
+			if e != 0 {
+				if e == syscall.EINTR {
+					continue
+				}
+				return
+			}
+			unix.Close(int(fd))
+		}
+	}()
+	for b.Loop() {
+		fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := unix.Connect(fd, sa); err != nil {
+			b.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	unix.Shutdown(lfd, unix.SHUT_RDWR)
+}
+
+func BenchmarkConnectRawTCP(b *testing.B)  { benchConnectRaw(b, "tcp") }
+func BenchmarkConnectRawUnix(b *testing.B) { benchConnectRaw(b, "unix") }
+
 // benchStream measures one connection's throughput in 64 KiB writes.
 func benchStream(b *testing.B, network string) {
 	ln := listen(b, network)
@@ -66,8 +122,18 @@ func benchStream(b *testing.B, network string) {
 			done <- err
 			return
 		}
-		_, err = io.Copy(io.Discard, c)
+		// Large reads, as a real bulk receiver does; io.Copy to Discard
+		// would read 8 KiB at a time and measure syscalls, not the socket.
+		buf := make([]byte, 1<<20)
+		for {
+			if _, err = c.Read(buf); err != nil {
+				break
+			}
+		}
 		c.Close()
+		if err == io.EOF {
+			err = nil
+		}
 		done <- err
 	}()
 	c, err := net.Dial(network, ln.Addr().String())
@@ -115,4 +181,22 @@ func BenchmarkLaunchNoipTrue(b *testing.B) {
 		b.Skip("set NOIP_BENCH_NOIP to the noip binary (run.sh does)")
 	}
 	benchLaunch(b, noip, "true")
+}
+
+// BenchmarkNotifiedCall measures one call noip intercepts and answers
+// itself (setsockopt TCP_NODELAY): under noip, the cost of a round trip to
+// the supervisor; plain, the kernel's own.
+func BenchmarkNotifiedCall(b *testing.B) {
+	ln := listen(b, "tcp")
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	tc := c.(*net.TCPConn)
+	for b.Loop() {
+		if err := tc.SetNoDelay(true); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

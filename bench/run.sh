@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks noip side by side with its baselines, in one run, and prints
 # the ratios the project's goals are stated in:
-#   connection rate (connect+accept+close): noip vs TCP loopback (goal >= 1.0)
+#   connection rate (connect+accept+close): noip vs TCP loopback (goal >= 1.0),
+#     both with Go's net package and with the bare system calls a C program
+#     makes
 #   stream throughput: noip vs TCP loopback (goal >= 1.5)
 #   launch: `noip true` minus `true` (goal <= 3 ms)
+#   one intercepted call (setsockopt) under noip, vs the kernel's own
 # Unix sockets are shown too: they are the ceiling noip can reach.
 # Usage: bench/run.sh [COUNT]   (COUNT runs of each, median reported)
 set -euo pipefail
@@ -24,12 +27,12 @@ run() { # label, then the command
 		awk -v l="$label" '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); print l, $0 }'
 }
 {
-	bench='Connect|Stream' run plain "$out/bench.test"
-	bench='ConnectTCP|StreamTCP' run noip env TMPDIR="$tmp" "$out/noip" "$out/bench.test"
+	bench='Connect|Stream|NotifiedCall' run plain "$out/bench.test"
+	bench='ConnectTCP|ConnectRawTCP|StreamTCP|NotifiedCall' run noip env TMPDIR="$tmp" "$out/noip" "$out/bench.test"
 	bench='Launch' benchtime=200x run plain "$out/bench.test"
 } | tee "$out/raw.txt"
 
-# Median of each (label, benchmark): ns/op, and MB/s where given.
+# Median of each (label, benchmark) in ns/op.
 awk '
 function median(key,   n, i, j, t, a) {
 	n = cnt[key]
@@ -37,16 +40,20 @@ function median(key,   n, i, j, t, a) {
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-{ key = $1 " " $2; v[key, ++cnt[key]] = $4; if ($6 == "MB/s") { mb[key, cnt[key]] = $5 } }
+{ key = $1 " " $2; v[key, ++cnt[key]] = $4 }
 END {
 	ct = median("plain BenchmarkConnectTCP"); cu = median("plain BenchmarkConnectUnix"); cn = median("noip BenchmarkConnectTCP")
+	rt = median("plain BenchmarkConnectRawTCP"); ru = median("plain BenchmarkConnectRawUnix"); rn = median("noip BenchmarkConnectRawTCP")
 	st = median("plain BenchmarkStreamTCP"); su = median("plain BenchmarkStreamUnix"); sn = median("noip BenchmarkStreamTCP")
+	nt = median("plain BenchmarkNotifiedCall"); nn = median("noip BenchmarkNotifiedCall")
 	lt = median("plain BenchmarkLaunchTrue"); ln = median("plain BenchmarkLaunchNoipTrue")
-	printf "\n%-34s %12s %12s %12s\n", "median of " cnt["plain BenchmarkConnectTCP"] " runs", "TCP", "Unix", "noip"
-	printf "%-34s %12.0f %12.0f %12.0f\n", "connections/s", 1e9/ct, 1e9/cu, 1e9/cn
-	printf "%-34s %12.0f %12.0f %12.0f\n", "stream MB/s (64 KiB writes)", 65536e3/st, 65536e3/su, 65536e3/sn
-	printf "\n%-34s %8.2fx  (goal >= 1.0)\n", "connection rate noip/TCP", ct/cn
-	printf "%-34s %8.2fx  (goal >= 1.5)\n", "throughput noip/TCP", st/sn
-	printf "%-34s %8.2fx\n", "connection rate noip/Unix", cu/cn
-	printf "%-34s %8.2f ms (true %.2f ms, noip true %.2f ms; goal <= 3 ms)\n", "launch overhead", (ln-lt)/1e6, lt/1e6, ln/1e6
+	printf "\n%-38s %10s %10s %10s\n", "median of " cnt["plain BenchmarkConnectTCP"] " runs", "TCP", "Unix", "noip"
+	printf "%-38s %10.0f %10.0f %10.0f\n", "connections/s, Go net", 1e9/ct, 1e9/cu, 1e9/cn
+	printf "%-38s %10.0f %10.0f %10.0f\n", "connections/s, bare syscalls", 1e9/rt, 1e9/ru, 1e9/rn
+	printf "%-38s %10.0f %10.0f %10.0f\n", "stream MB/s (64 KiB writes)", 65536e3/st, 65536e3/su, 65536e3/sn
+	printf "%-38s %10.2f %10s %10.2f\n", "setsockopt, us", nt/1e3, "", nn/1e3
+	printf "\n%-38s %8.2fx  (goal >= 1.0)\n", "connection rate noip/TCP, Go net", ct/cn
+	printf "%-38s %8.2fx  (goal >= 1.0)\n", "connection rate noip/TCP, bare", rt/rn
+	printf "%-38s %8.2fx  (goal >= 1.5)\n", "throughput noip/TCP", st/sn
+	printf "%-38s %8.2f ms (true %.2f ms, noip true %.2f ms; goal <= 3 ms)\n", "launch overhead", (ln-lt)/1e6, lt/1e6, ln/1e6
 }' "$out/raw.txt"

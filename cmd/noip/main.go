@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -131,6 +132,13 @@ func prepare() session.Serve {
 	return func(l seccomp.Listener) error {
 		sv := supervise.New(l, pol.Handlers(), arches...)
 		sv.Log = noip.Logger()
+		// For developers: a CPU profile of the supervisor (go tool pprof).
+		if path := os.Getenv("NOIP_CPUPROFILE"); path != "" {
+			if f, err := os.Create(path); err == nil {
+				pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
+		}
 		return sv.Run()
 	}
 }

@@ -1,13 +1,11 @@
 package noip
 
 import (
-	"errors"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
 
 	"noip/internal/inet"
-	"noip/internal/seccomp"
 	"noip/internal/sockdir"
 	"noip/internal/supervise"
 )
@@ -37,6 +35,7 @@ func (p *Policy) accept(c *supervise.Call) supervise.Result {
 		unix.Close(dup)
 		return supervise.Fail(unix.EINVAL)
 	}
+	addrLen := int32(-1)
 	if c.Arg(1) != 0 {
 		// Fail now, as the kernel checks before accepting.
 		n, err := c.ReadInt32(c.Arg(2))
@@ -48,28 +47,41 @@ func (p *Policy) accept(c *supervise.Call) supervise.Result {
 			unix.Close(dup)
 			return supervise.Fail(unix.EINVAL)
 		}
-	}
-	conn, e := s.take(dup, flags)
-	if e != 0 && e != unix.EAGAIN {
-		unix.Close(dup)
-		return supervise.Fail(e)
-	}
-	if conn >= 0 {
-		unix.Close(dup)
-		return p.deliver(c, s, conn, flags)
+		addrLen = n
 	}
 	fl, err := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
-	if err == nil && fl&unix.O_NONBLOCK != 0 {
+	if err != nil {
 		unix.Close(dup)
-		return supervise.Fail(unix.EAGAIN)
+		return supervise.Fail(errnoOf(err))
 	}
-	go p.acceptLater(c, s, dup, flags)
-	return supervise.Async()
+	if fl&unix.O_NONBLOCK != 0 {
+		conn, e := s.take(dup, flags, false)
+		unix.Close(dup)
+		if e != 0 {
+			return supervise.Fail(e)
+		}
+		return p.deliver(c, s, conn, flags, addrLen)
+	}
+	// A blocking accept: the loop answers it when a connection is there
+	// (at once, if one already is).
+	return c.Wait(dup, func() (supervise.Result, bool) {
+		conn, e := s.take(dup, flags, true)
+		switch {
+		case e == unix.EAGAIN:
+			return supervise.Result{}, false
+		case e != 0:
+			unix.Close(dup)
+			return supervise.Fail(e), true
+		}
+		unix.Close(dup)
+		return p.deliver(c, s, conn, flags, addrLen), true
+	}, func() { unix.Close(dup) })
 }
 
 // take returns a connection for an accept: one kept from an interrupted
-// accept, else one the kernel has ready, else EAGAIN. It never blocks.
-func (s *sock) take(dup int, flags int32) (int, unix.Errno) {
+// accept, else one the kernel has ready, else EAGAIN. It never blocks: a
+// blocking listener is polled first (poll says whether to).
+func (s *sock) take(dup int, flags int32, poll bool) (int, unix.Errno) {
 	s.acceptMu.Lock()
 	defer s.acceptMu.Unlock()
 	if len(s.stash) > 0 {
@@ -81,9 +93,11 @@ func (s *sock) take(dup int, flags int32) (int, unix.Errno) {
 		}
 		return conn, 0
 	}
-	pfd := []unix.PollFd{{Fd: int32(dup), Events: unix.POLLIN}}
-	if n, err := unix.Poll(pfd, 0); err != nil || n == 0 {
-		return -1, unix.EAGAIN
+	if poll {
+		pfd := []unix.PollFd{{Fd: int32(dup), Events: unix.POLLIN}}
+		if n, err := unix.Poll(pfd, 0); err != nil || n == 0 {
+			return -1, unix.EAGAIN
+		}
 	}
 	conn, _, err := unix.Accept4(dup, unix.SOCK_CLOEXEC|int(flags&unix.SOCK_NONBLOCK))
 	if err != nil {
@@ -106,35 +120,11 @@ func setNonblock(fd int, on bool) error {
 	return unix.SetNonblock(fd, on)
 }
 
-// acceptLater waits for a connection for a blocking accept, polling in short
-// rounds so it notices when the program stops waiting.
-func (p *Policy) acceptLater(c *supervise.Call, s *sock, dup int, flags int32) {
-	defer unix.Close(dup)
-	pfd := []unix.PollFd{{Fd: int32(dup), Events: unix.POLLIN}}
-	for {
-		unix.Poll(pfd, 200)
-		if !c.Valid() {
-			return
-		}
-		conn, e := s.take(dup, flags)
-		switch {
-		case e == unix.EAGAIN:
-			continue
-		case e != 0:
-			c.Answer(supervise.Fail(e))
-			return
-		}
-		r := p.deliver(c, s, conn, flags)
-		if err := c.Answer(r); errors.Is(err, seccomp.ErrGone) && r.Gone != nil {
-			r.Gone()
-		}
-		return
-	}
-}
-
 // deliver hands an accepted connection to the program: records it as
 // plastic, writes the peer's Internet address, and injects the fd.
-func (p *Policy) deliver(c *supervise.Call, s *sock, conn int, flags int32) supervise.Result {
+// addrLen is the caller's *addrlen, read when the call came, or -1 when it
+// passed no address.
+func (p *Policy) deliver(c *supervise.Call, s *sock, conn int, flags int32, addrLen int32) supervise.Result {
 	set := p.settingsOf(c)
 	p.mu.Lock()
 	family, local := s.family, s.local
@@ -156,10 +146,11 @@ func (p *Policy) deliver(c *supervise.Call, s *sock, conn int, flags int32) supe
 		p.add(&sock{ino: st.Ino, family: family, typ: unix.SOCK_STREAM, proto: s.proto,
 			local: local, bound: true, unixBound: true, peer: peer, connected: true, connectSeen: true, v6only: s.v6only})
 	}
-	if c.Arg(1) != 0 {
-		if e := writeSockaddr(c, family, peer, c.Arg(1), c.Arg(2)); e != 0 {
+	if addrLen >= 0 {
+		sa := inet.AppendSockaddr(nil, family, peer)
+		if err := c.WriteAddr(c.Arg(1), sa[:min(int(addrLen), len(sa))], c.Arg(2), int32(len(sa))); err != nil {
 			s.keep(conn) // the kernel would drop it; we keep it
-			return supervise.Fail(e)
+			return supervise.Fail(unix.EFAULT)
 		}
 	}
 	r := supervise.Inject(conn, flags&unix.SOCK_CLOEXEC != 0).WithNote(note(set, "accept %v <- %v", local, peer))

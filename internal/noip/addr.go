@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -103,15 +104,11 @@ func writeSockaddr(c *supervise.Call, family int, ap netip.AddrPort, addrPtr, le
 		return unix.EINVAL
 	}
 	sa := inet.AppendSockaddr(nil, family, ap)
-	if n := min(int(max), len(sa)); n > 0 {
-		if addrPtr == 0 {
-			return unix.EFAULT
-		}
-		if err := c.Write(addrPtr, sa[:n]); err != nil {
-			return unix.EFAULT
-		}
+	n := min(int(max), len(sa))
+	if n > 0 && addrPtr == 0 {
+		return unix.EFAULT
 	}
-	if err := c.WriteInt32(lenPtr, int32(len(sa))); err != nil {
+	if err := c.WriteAddr(addrPtr, sa[:n], lenPtr, int32(len(sa))); err != nil {
 		return unix.EFAULT
 	}
 	return 0
@@ -131,10 +128,10 @@ func reportable(ap netip.AddrPort, family int) netip.AddrPort {
 }
 
 // defaultV6Only is the kernel's default for IPV6_V6ONLY on new sockets.
-func defaultV6Only() bool {
+var defaultV6Only = sync.OnceValue(func() bool {
 	b, err := os.ReadFile("/proc/sys/net/ipv6/bindv6only")
 	return err == nil && len(b) > 0 && b[0] == '1'
-}
+})
 
 // errnoOf extracts the errno from a syscall error, EIO if there is none.
 func errnoOf(err error) unix.Errno {

@@ -18,6 +18,9 @@ import (
 // ECONNREFUSED, as from a real host. An unbound socket is first bound to the
 // loopback address of its family and a free port, under an abstract name
 // that also carries the dialled address, so the server can report both ends.
+// (A connect that is refused keeps that name, as a TCP socket keeps its
+// port; a later connect of the same socket elsewhere still works, but the
+// server of that one sees its own address where the dialled one goes.)
 //
 // A connect restarted after noip connected (the program was interrupted)
 // succeeds; a further one is EISCONN, as in TCP.
@@ -72,21 +75,17 @@ func (p *Policy) connect(c *supervise.Call) supervise.Result {
 	}
 	p.mu.Unlock()
 
-	var paths []string
-	for _, n := range []string{inet.Name(ap), inet.Name(inet.Wildcard(ap))} {
-		if _, ok := set.Dir.Stat(n); ok {
-			paths = append(paths, set.Dir.SockPath(n))
-		}
-	}
-	if len(paths) == 0 {
-		unix.Close(dup)
-		return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: nothing listens there", ap))
+	// The exact endpoint, then the wildcard of the family. Connecting is
+	// how we look: a stat first would cost as much as the attempt.
+	paths := []string{set.Dir.SockPath(inet.Name(ap))}
+	if w := inet.Wildcard(ap); w != ap {
+		paths = append(paths, set.Dir.SockPath(inet.Name(w)))
 	}
 	if e := p.nameClient(s, dup, set, ap); e != 0 {
 		unix.Close(dup)
 		return supervise.Fail(e).WithNote(note(set, "connect %v: binding: %v", ap, e))
 	}
-	for i, path := range paths {
+	for _, path := range paths {
 		switch e := connectNow(dup, path); e {
 		case 0:
 			unix.Close(dup)
@@ -97,16 +96,13 @@ func (p *Policy) connect(c *supervise.Call) supervise.Result {
 			go p.connectLater(c, s, dup, set, ap, path)
 			return supervise.Async()
 		case unix.ECONNREFUSED, unix.ENOENT:
-			if i == len(paths)-1 {
-				unix.Close(dup)
-				return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: nothing listens there", ap))
-			}
 		default:
 			unix.Close(dup)
 			return supervise.Fail(e)
 		}
 	}
-	panic("unreachable")
+	unix.Close(dup)
+	return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: nothing listens there", ap))
 }
 
 // connected records a successful connect and answers it.
@@ -210,10 +206,9 @@ func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrP
 	}
 	for port := range set.candidatePorts {
 		l := netip.AddrPortFrom(addr, port)
-		// Like the kernel's ephemeral ports, never the port of an
-		// endpoint in use there, nor the dialled one: Go, for one, takes
-		// local == remote for a TCP self-connect and drops it.
-		if l == inet.Unmap(dialled) || p.nameTaken(set.Dir, s, l) {
+		// Never the dialled endpoint itself: Go, for one, takes local ==
+		// remote for a TCP self-connect and drops the connection.
+		if l == inet.Unmap(dialled) {
 			continue
 		}
 		switch e := try(l); e {

@@ -49,9 +49,8 @@ func (p *Policy) setsockopt(c *supervise.Call) supervise.Result {
 	if isIntOpt(level, name) && n < 4 {
 		return supervise.Fail(unix.EINVAL)
 	}
-	if !c.Valid() {
-		return supervise.Continue()
-	}
+	// No Valid check: storing the option is all there is to do, and the
+	// socket was found through the caller's pidfd, so it is the caller's.
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if level == solIPv6 && name == unix.IPV6_V6ONLY {

@@ -51,6 +51,14 @@ func (c *Call) ReadInt32(addr uint64) (int32, error) {
 	return int32(binary.NativeEndian.Uint32(b[:])), nil
 }
 
+// WriteAddr stores a returned address and its length, as accept and
+// getsockname do, in one system call: b at addr and n at lenAddr.
+func (c *Call) WriteAddr(addr uint64, b []byte, lenAddr uint64, n int32) error {
+	var l [4]byte
+	binary.NativeEndian.PutUint32(l[:], uint32(n))
+	return c.Proc.WriteTwo(addr, b, lenAddr, l[:])
+}
+
 // Write copies b into the caller's memory at addr.
 func (c *Call) Write(addr uint64, b []byte) error { return c.Proc.Write(addr, b) }
 

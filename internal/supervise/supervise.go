@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -32,6 +33,7 @@ type Supervisor struct {
 
 	procs *tracee.Table
 	abis  []abi
+	waits []*wait // calls waiting for an fd, served by the loop
 	// pruneAt is the cache size at which dead threads are next pruned.
 	pruneAt int
 }
@@ -70,30 +72,112 @@ func (sv *Supervisor) Run() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	_ = sv.L.SetSyncWakeUp() // Linux < 6.6: slower, still correct
-	pfd := []unix.PollFd{{Fd: int32(sv.L.FD), Events: unix.POLLIN}}
+	// With nothing waiting, RECV blocks by itself: a poll first would cost
+	// a syscall per call. RECV fails with ENOENT both when a call went
+	// away before we took it and when no process uses the filter any
+	// more: only the latter shows POLLHUP.
+	var pfd []unix.PollFd
+	lastCheck := time.Now()
 	for {
-		_, err := unix.Poll(pfd, -1)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return os.NewSyscallError("poll(seccomp listener)", err)
-		}
-		if pfd[0].Revents&unix.POLLIN == 0 {
-			if pfd[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
-				return nil // every process using the filter is gone
+		if len(sv.waits) > 0 {
+			pfd = append(pfd[:0], unix.PollFd{Fd: int32(sv.L.FD), Events: unix.POLLIN})
+			for _, w := range sv.waits {
+				pfd = append(pfd, unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN})
 			}
-			continue
-		}
-		c := &Call{sv: sv}
-		if err := sv.L.Recv(&c.N); err != nil {
-			if err == unix.ENOENT || err == unix.EINTR {
+			_, err := unix.Poll(pfd, int(waitCheck/time.Millisecond))
+			if err != nil && err != unix.EINTR {
+				return os.NewSyscallError("poll", err)
+			}
+			if err == nil {
+				sv.serveWaits(pfd[1:])
+			}
+			if time.Since(lastCheck) >= waitCheck {
+				sv.dropVanished()
+				lastCheck = time.Now()
+			}
+			if err != nil || pfd[0].Revents&unix.POLLIN == 0 {
 				continue
 			}
+		}
+		c := &Call{sv: sv}
+		err := sv.L.Recv(&c.N)
+		switch err {
+		case nil:
+			sv.dispatch(c)
+			continue
+		case unix.ENOENT, unix.EINTR:
+		default:
 			return os.NewSyscallError("ioctl(SECCOMP_IOCTL_NOTIF_RECV)", err)
 		}
-		sv.dispatch(c)
+		gone := []unix.PollFd{{Fd: int32(sv.L.FD), Events: unix.POLLIN}}
+		if _, err := unix.Poll(gone, 0); err == nil && gone[0].Revents&unix.POLLHUP != 0 && gone[0].Revents&unix.POLLIN == 0 {
+			return nil // every process using the filter is gone
+		}
 	}
+}
+
+// waitCheck is how often calls waiting for an fd are checked for having
+// gone away (the program was interrupted, or died).
+const waitCheck = 100 * time.Millisecond
+
+// wait is a call answered when an fd becomes readable.
+type wait struct {
+	c     *Call
+	fd    int
+	ready func() (Result, bool)
+	gone  func()
+}
+
+// Wait defers the answer to c until fd is readable: the loop then calls
+// ready, which returns the answer, or false to go on waiting. If the call
+// goes away first, gone is called instead. The loop never blocks on fd.
+// Return the result of Wait from the handler.
+func (c *Call) Wait(fd int, ready func() (Result, bool), gone func()) Result {
+	c.sv.waits = append(c.sv.waits, &wait{c: c, fd: fd, ready: ready, gone: gone})
+	return Async()
+}
+
+// serveWaits runs the ready functions of the waits whose fds poll
+// readable, and answers those that are done.
+func (sv *Supervisor) serveWaits(ready []unix.PollFd) {
+	keep := sv.waits[:0]
+	for i, w := range sv.waits {
+		if ready[i].Revents == 0 {
+			keep = append(keep, w)
+			continue
+		}
+		r, done := w.ready()
+		if !done {
+			keep = append(keep, w)
+			continue
+		}
+		w.c.answered.Store(true)
+		if err := sv.answer(w.c, r); errors.Is(err, seccomp.ErrGone) {
+			switch {
+			case r.Gone != nil:
+				r.Gone()
+			case r.kind == kInject:
+				unix.Close(r.fd)
+			}
+		}
+		sv.logResult(w.c, r)
+	}
+	clear(sv.waits[len(keep):])
+	sv.waits = keep
+}
+
+// dropVanished forgets the waits whose calls went away.
+func (sv *Supervisor) dropVanished() {
+	keep := sv.waits[:0]
+	for _, w := range sv.waits {
+		if w.c.Valid() {
+			keep = append(keep, w)
+		} else if w.gone != nil {
+			w.gone()
+		}
+	}
+	clear(sv.waits[len(keep):])
+	sv.waits = keep
 }
 
 func (sv *Supervisor) dispatch(c *Call) {

@@ -165,6 +165,18 @@ func (p *Proc) Write(addr uint64, b []byte) error {
 	return vmErr(n, len(b), err)
 }
 
+// WriteTwo copies a to addrA and b to addrB in one call; an empty a is
+// skipped. Either range unmapped gives EFAULT.
+func (p *Proc) WriteTwo(addrA uint64, a []byte, addrB uint64, b []byte) error {
+	if len(a) == 0 {
+		return p.Write(addrB, b)
+	}
+	n, err := unix.ProcessVMWritev(p.Tid,
+		[]unix.Iovec{{Base: &a[0], Len: uint64(len(a))}, {Base: &b[0], Len: uint64(len(b))}},
+		[]unix.RemoteIovec{{Base: uintptr(addrA), Len: len(a)}, {Base: uintptr(addrB), Len: len(b)}}, 0)
+	return vmErr(n, len(a)+len(b), err)
+}
+
 func vmErr(n, want int, err error) error {
 	switch {
 	case err == unix.ESRCH:
