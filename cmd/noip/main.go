@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"noip/internal/config"
+	"noip/internal/inet"
 	"noip/internal/noip"
 	"noip/internal/seccomp"
 	"noip/internal/session"
@@ -20,20 +23,31 @@ import (
 	"noip/internal/tracee"
 )
 
-const version = "noip 0.1.0"
+const version = "noip 0.2.0"
 
 const usage = `usage: noip [OPTIONS] [--] [COMMAND [ARG...]]
+       noip check [FILE]
+       noip explain bind|connect ADDR[:PORT]
 
 Runs COMMAND (default: $SHELL) so that its TCP sockets become Unix-domain
 sockets in a private directory: programs under noip reach each other as
-before, and no other user can reach them.
+before, and no other user can reach them. ~/.noip (or $NOIP_CONFIG) says
+which addresses use the real network.
 
-Options:
-  --socketdir DIR   where plastic endpoints live (default: $NOIP_SOCKETDIR,
-                    else ${TMPDIR:-/tmp}/noip-$USER)
-  --debug           log each decision on the program's stderr
-  --help            show this help
-  --version         show the version
+Options (each like the config keyword of the same name):
+  --config FILE        read FILE instead of $NOIP_CONFIG or ~/.noip
+  --socketdir DIR      where plastic endpoints live
+  --realbind ACL       addresses bound for real, e.g. '+127.0.0.1:8080'
+  --realconnect ACL    addresses connected to for real, e.g. '+local:22'
+  --impbind RULES      local addresses of implicitly bound sockets
+  --autoports MIN-MAX  ports picked for port 0 (default 16384-65535)
+  --debug              log each decision on the program's stderr
+  --help, --version
+
+Subcommands (use "noip -- check" to run a program named check):
+  check [FILE]         validate the configuration and print its rules
+  explain bind|connect ADDR[:PORT]
+                       say which rule decides for ADDR, and what happens
 `
 
 func main() {
@@ -48,57 +62,107 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// run is the user's noip: parse options, check the socket directory, and
-// start CMD under a supervisor (or, inside a noip tree, directly).
-func run(args []string) int {
-	var socketDir string
-	debug := false
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+// options are the parsed command line.
+type options struct {
+	settings []config.Setting // config keywords given as options
+	debug    bool
+	args     []string // COMMAND and its arguments, or a subcommand's
+	sub      string   // "check", "explain" or ""
+}
+
+// optionKeywords maps options to the config keyword they stand for.
+var optionKeywords = map[string]string{
+	"--config": "config", "--socketdir": "socketdir", "--realbind": "realbind",
+	"--realconnect": "realconnect", "--impbind": "impbind", "--autoports": "autoports",
+}
+
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	for len(args) > 0 {
 		a := args[0]
+		if a == "--" {
+			o.args = args[1:]
+			return o, nil
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
 		args = args[1:]
 		name, val, hasVal := strings.Cut(a, "=")
 		switch name {
-		case "--":
-			goto done
 		case "-h", "--help":
-			fmt.Print(usage)
-			return 0
+			o.sub = "help"
+			return o, nil
 		case "--version":
-			fmt.Println(version)
-			return 0
+			o.sub = "version"
+			return o, nil
 		case "--debug":
-			debug = true
-		case "--socketdir":
-			if !hasVal {
-				if len(args) == 0 {
-					return fail("--socketdir needs a directory")
-				}
-				val, args = args[0], args[1:]
-			}
-			socketDir = val
-		default:
-			return fail("unknown option %s (see noip --help)", a)
+			o.debug = true
+			o.settings = append(o.settings, config.Setting{Keyword: "debug", Value: val, Name: "--debug"})
+			continue
 		}
+		kw, ok := optionKeywords[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown option %s (see noip --help)", a)
+		}
+		if !hasVal {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("%s needs a value", name)
+			}
+			val, args = args[0], args[1:]
+		}
+		if kw == "config" || kw == "socketdir" {
+			if abs, err := filepath.Abs(val); err == nil {
+				val = abs
+			}
+		}
+		o.settings = append(o.settings, config.Setting{Keyword: kw, Value: val, Name: name})
 	}
-done:
-	if err := checkKernel(); err != nil {
-		return fail("%v", err)
+	if len(args) > 0 && (args[0] == "check" || args[0] == "explain") {
+		o.sub, args = args[0], args[1:]
 	}
-	if socketDir == "" {
-		socketDir = os.Getenv(noip.EnvSocketDir)
-	}
-	if socketDir == "" {
-		socketDir = sockdir.DefaultPath(os.Getenv, os.Getuid())
-	}
-	dir, err := sockdir.Open(socketDir)
+	o.args = args
+	return o, nil
+}
+
+// run is the user's noip: parse options, check the configuration and the
+// socket directory, and start CMD under a supervisor (or, inside a noip
+// tree, directly).
+func run(argv []string) int {
+	o, err := parseArgs(argv)
 	if err != nil {
 		return fail("%v", err)
 	}
-	dir.Close()
-	env := setEnv(os.Environ(), noip.EnvSocketDir, dir.Path)
-	if debug {
-		env = setEnv(env, noip.EnvDebug, "1")
+	switch o.sub {
+	case "help":
+		fmt.Print(usage)
+		return 0
+	case "version":
+		fmt.Println(version)
+		return 0
+	case "check":
+		return check(o)
+	case "explain":
+		return explain(o)
 	}
+	if err := checkKernel(); err != nil {
+		return fail("%v", err)
+	}
+	cfg, err := config.Load(os.Getenv, o.settings)
+	if err != nil {
+		return fail("%v", err)
+	}
+	dir := cfg.SocketDir
+	if dir == "" {
+		dir = sockdir.DefaultPath(os.Getenv, os.Getuid())
+	}
+	d, err := sockdir.Open(dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	d.Close()
+	env := childEnv(os.Environ(), o, cfg, d.Path)
+	args := o.args
 	if len(args) == 0 {
 		sh := os.Getenv("SHELL")
 		if sh == "" {
@@ -115,19 +179,106 @@ done:
 	return session.ExitNoip
 }
 
+// childEnv is CMD's environment: the settings noip ran with, in the
+// variables every process's settings are read from, so that the whole tree
+// (and a noip nested in it) sees them. The socket directory and config
+// file are pinned to absolute paths: a program that changes $HOME or
+// $TMPDIR stays in the same private network.
+func childEnv(env []string, o *options, cfg *config.Config, dir string) []string {
+	env = setEnv(env, noip.EnvSocketDir, dir)
+	if cfg.File != "" {
+		if abs, err := filepath.Abs(cfg.File); err == nil {
+			env = setEnv(env, noip.EnvConfig, abs)
+		}
+	}
+	if o.debug || cfg.Debug > 0 {
+		env = setEnv(env, noip.EnvDebug, fmt.Sprint(max(cfg.Debug, 1)))
+	}
+	for _, s := range o.settings {
+		switch s.Keyword {
+		case "realbind", "realconnect", "impbind":
+			// Options come after the variable of the same name: append.
+			key := "NOIP_" + strings.ToUpper(s.Keyword)
+			if old := os.Getenv(key); old != "" {
+				env = setEnv(env, key, old+"\n"+s.Value)
+			} else {
+				env = setEnv(env, key, s.Value)
+			}
+		case "autoports":
+			env = setEnv(env, noip.EnvAutoports, s.Value)
+		}
+	}
+	return env
+}
+
+// check validates a configuration (FILE, else the one noip would use) and
+// prints its effective rules with their origins.
+func check(o *options) int {
+	settings := o.settings
+	if len(o.args) > 1 {
+		return fail("usage: noip check [FILE]")
+	}
+	if len(o.args) == 1 {
+		settings = append(settings, config.Setting{Keyword: "config", Value: o.args[0], Name: "FILE"})
+	}
+	cfg, err := config.Load(os.Getenv, settings)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := cfg.Format(os.Stdout); err != nil {
+		return fail("%v", err)
+	}
+	return 0
+}
+
+// explain says which rule decides for an address, and what noip does.
+func explain(o *options) int {
+	if len(o.args) != 2 {
+		return fail("usage: noip explain bind|connect ADDR[:PORT]")
+	}
+	op, err := config.ParseOp(o.args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	ap, hasPort, err := config.ParseTarget(o.args[1])
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg, err := config.Load(os.Getenv, o.settings)
+	if err != nil {
+		return fail("%v", err)
+	}
+	locals, err := config.NewInterfaceLocals()
+	var l config.Locals
+	if err == nil {
+		defer locals.Close()
+		l = locals
+	}
+	v := cfg.Decide(op, ap, l)
+	target := o.args[1]
+	if !hasPort {
+		target += " (any port no rule names)"
+	}
+	fmt.Printf("%s %s: %v\n", op, target, v)
+	if v.Allow {
+		fmt.Printf("action: a real Internet socket %s %v\n", map[config.Op]string{config.OpBind: "bound to", config.OpConnect: "connected to"}[op], ap)
+		return 0
+	}
+	dir := cfg.SocketDir
+	if dir == "" {
+		dir = sockdir.DefaultPath(os.Getenv, os.Getuid())
+	}
+	fmt.Printf("action: plastic, endpoint %s/%s\n", dir, inet.Name(ap))
+	return 0
+}
+
 // prepare sets up the supervisor's work: the noip policy, with settings
-// from the supervisor's environment (CMD's, as the front made it).
+// from each process's environment (the supervisor's own is CMD's).
 func prepare() session.Serve {
-	root := &noip.Settings{PortMin: noip.DefaultPortMin, PortMax: noip.DefaultPortMax}
-	root.Debug = noip.ParseDebug(os.Getenv(noip.EnvDebug))
-	if lo, hi, err := noip.ParsePorts(os.Getenv(noip.EnvAutoports)); err == nil {
-		root.PortMin, root.PortMax = lo, hi
+	pol := noip.New(os.Environ())
+	if pol.Root.Dir != nil {
+		go pol.Root.Dir.GC() // stale endpoints of earlier runs; not worth a wait
 	}
-	root.Dir, root.DirErr = sockdir.Open(os.Getenv(noip.EnvSocketDir))
-	if root.Dir != nil {
-		go root.Dir.GC() // stale endpoints of earlier runs; not worth a wait
-	}
-	pol := noip.New(root)
 	arches := append([]*seccomp.Arch{seccomp.Native}, seccomp.Compat...)
 	return func(l seccomp.Listener) error {
 		sv := supervise.New(l, pol.Handlers(), arches...)

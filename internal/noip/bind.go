@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"noip/internal/config"
 	"noip/internal/inet"
 	"noip/internal/sockdir"
 	"noip/internal/supervise"
@@ -21,11 +22,11 @@ import (
 // A restarted bind (the program was interrupted while noip worked) asks for
 // the address the socket already has and succeeds again.
 func (p *Policy) bind(c *supervise.Call) supervise.Result {
-	s, dup, r, ok := p.lookup(c, c.Int(0))
-	if !ok {
+	kind, s, dup, r := p.classify(c, c.Int(0))
+	if kind == kindOther {
 		return r
 	}
-	defer unix.Close(dup)
+	defer func() { unix.Close(dup) }()
 	set := p.settingsOf(c)
 	b, e := readSockaddr(c, c.Arg(1), c.Int(2))
 	if e != 0 {
@@ -37,6 +38,25 @@ func (p *Policy) bind(c *supervise.Call) supervise.Result {
 	}
 	if !c.Valid() {
 		return supervise.Continue()
+	}
+	v := p.decide(set, config.OpBind, ap)
+	switch {
+	case kind == kindReal && v.Allow:
+		// noip binds it, with the address it checked.
+		if err := unix.Bind(dup, sockaddrFor(s.family, ap)); err != nil {
+			return supervise.Fail(errnoOf(err)).WithNote(note(set, "bind %v: %v: %v", ap, v, err))
+		}
+		return supervise.Return(0).WithNote(note(set, "bind %v: %v", ap, v))
+	case kind == kindReal:
+		// A real socket the rules keep off ap becomes plastic first.
+		ns, nfd, err := p.plasticTwin(c, s, dup)
+		if err != nil {
+			return supervise.Fail(errnoOf(err))
+		}
+		unix.Close(dup)
+		s, dup = ns, nfd
+	case v.Allow:
+		return p.bindReal(c, s, dup, ap, v.String())
 	}
 	if set.DirErr != nil {
 		return supervise.Fail(unix.EACCES).WithNote(note(set, "bind %v: %v", ap, set.DirErr))
@@ -52,9 +72,9 @@ func (p *Policy) bind(c *supervise.Call) supervise.Result {
 			e = p.materialize(s, dup, reuse)
 		}
 		if e != 0 {
-			return supervise.Fail(e).WithNote(note(set, "bind %v: %v", ap, e))
+			return supervise.Fail(e).WithNote(note(set, "bind %v: plastic: %v", ap, e))
 		}
-		return supervise.Return(0).WithNote(note(set, "bind %v -> plastic %s", s.local, s.dir.SockPath(inet.Name(s.local))))
+		return supervise.Return(0).WithNote(note(set, "bind %v: plastic %s (%v)", s.local, s.dir.SockPath(inet.Name(s.local)), v))
 	}
 }
 
@@ -242,7 +262,11 @@ func (p *Policy) listen(c *supervise.Call) supervise.Result {
 	}
 	reuse := sockoptBool(dup, unix.SOL_SOCKET, unix.SO_REUSEADDR)
 	if !bound {
-		if e, _ := p.bindLocked(s, set, netip.AddrPortFrom(inet.Unspecified(s.family), 0), reuse); e != 0 {
+		any := netip.AddrPortFrom(inet.Unspecified(s.family), 0)
+		if v := p.decide(set, config.OpBind, any); v.Allow {
+			return p.listenReal(c, s, dup, backlog, v.String())
+		}
+		if e, _ := p.bindLocked(s, set, any, reuse); e != 0 {
 			return supervise.Fail(e)
 		}
 	}
@@ -255,7 +279,25 @@ func (p *Policy) listen(c *supervise.Call) supervise.Result {
 	p.mu.Lock()
 	s.listening = true
 	p.mu.Unlock()
-	return supervise.Return(0).WithNote(note(set, "listen %v -> plastic %s", s.local, s.dir.SockPath(inet.Name(s.local))))
+	return supervise.Return(0).WithNote(note(set, "listen %v: plastic %s", s.local, s.dir.SockPath(inet.Name(s.local))))
+}
+
+// listenReal: listen on an unbound socket, where realbind allows the
+// wildcard address, makes it a real socket bound by the kernel.
+func (p *Policy) listenReal(c *supervise.Call, s *sock, dup, backlog int, why string) supervise.Result {
+	fd, err := p.realTwin(s, dup)
+	if err != nil {
+		return supervise.Fail(errnoOf(err))
+	}
+	defer unix.Close(fd)
+	if err := unix.Listen(fd, backlog); err != nil {
+		return supervise.Fail(errnoOf(err))
+	}
+	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
+	if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
+		return supervise.Fail(errnoOf(err))
+	}
+	return supervise.Return(0).WithNote(note(p.settingsOf(c), "listen: %s", why))
 }
 
 // sockoptBool reads a boolean socket option of the plastic socket itself.

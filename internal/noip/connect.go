@@ -7,8 +7,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"noip/internal/config"
 	"noip/internal/inet"
 	"noip/internal/seccomp"
+	"noip/internal/sockdir"
 	"noip/internal/supervise"
 )
 
@@ -25,8 +27,8 @@ import (
 // A connect restarted after noip connected (the program was interrupted)
 // succeeds; a further one is EISCONN, as in TCP.
 func (p *Policy) connect(c *supervise.Call) supervise.Result {
-	s, dup, r, ok := p.lookup(c, c.Int(0))
-	if !ok {
+	kind, s, dup, r := p.classify(c, c.Int(0))
+	if kind == kindOther {
 		return r
 	}
 	set := p.settingsOf(c)
@@ -45,9 +47,38 @@ func (p *Policy) connect(c *supervise.Call) supervise.Result {
 		return supervise.Continue()
 	}
 	if unspec {
-		unix.Close(dup)
+		defer unix.Close(dup)
+		if kind == kindReal {
+			// Dissolving a real socket's association: noip does it with
+			// the AF_UNSPEC address it read, as the kernel would.
+			if err := sockdir.ConnectUnspec(dup); err != nil {
+				return supervise.Fail(errnoOf(err))
+			}
+			return supervise.Return(0)
+		}
 		return p.disconnect(s)
 	}
+	v := p.decide(set, config.OpConnect, ap)
+	switch {
+	case kind == kindReal && v.Allow:
+		return p.connectRealSocket(c, s, dup, ap, v.String())
+	case kind == kindReal:
+		ns, nfd, err := p.plasticTwin(c, s, dup)
+		unix.Close(dup)
+		if err != nil {
+			return supervise.Fail(errnoOf(err))
+		}
+		s, dup = ns, nfd
+	case v.Allow:
+		defer unix.Close(dup)
+		return p.connectReal(c, s, dup, ap, v.String())
+	}
+	return p.connectPlastic(c, s, dup, set, ap, v)
+}
+
+// connectPlastic connects plastic socket s (dup is ours to close) to the
+// endpoint of ap.
+func (p *Policy) connectPlastic(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, v config.Verdict) supervise.Result {
 	if s.typ != unix.SOCK_STREAM {
 		unix.Close(dup)
 		return supervise.Fail(unix.EOPNOTSUPP) // plastic UDP: a later issue
@@ -89,11 +120,11 @@ func (p *Policy) connect(c *supervise.Call) supervise.Result {
 		switch e := connectNow(dup, path); e {
 		case 0:
 			unix.Close(dup)
-			return p.connected(s, set, ap, path)
+			return p.connected(s, set, ap, path, v)
 		case unix.EAGAIN:
 			// The listener's backlog is full. TCP would retry its SYN; we
 			// retry the connect off the loop while the program waits.
-			go p.connectLater(c, s, dup, set, ap, path)
+			go p.connectLater(c, s, dup, set, ap, path, v)
 			return supervise.Async()
 		case unix.ECONNREFUSED, unix.ENOENT:
 		default:
@@ -102,15 +133,15 @@ func (p *Policy) connect(c *supervise.Call) supervise.Result {
 		}
 	}
 	unix.Close(dup)
-	return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: nothing listens there", ap))
+	return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: plastic, nothing listens there (%v)", ap, v))
 }
 
 // connected records a successful connect and answers it.
-func (p *Policy) connected(s *sock, set *Settings, ap netip.AddrPort, path string) supervise.Result {
+func (p *Policy) connected(s *sock, set *Settings, ap netip.AddrPort, path string, v config.Verdict) supervise.Result {
 	p.mu.Lock()
 	s.connected, s.connectSeen, s.peer = true, true, reportable(ap, s.family)
 	p.mu.Unlock()
-	r := supervise.Return(0).WithNote(note(set, "connect %v -> plastic %s", ap, path))
+	r := supervise.Return(0).WithNote(note(set, "connect %v: plastic %s (%v)", ap, path, v))
 	r.Gone = func() {
 		p.mu.Lock()
 		s.connectSeen = false
@@ -143,7 +174,7 @@ func connectNow(fd int, path string) unix.Errno {
 
 // connectLater retries a connect whose listener's backlog was full, until
 // it succeeds, the listener goes, or the program stops waiting.
-func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, path string) {
+func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, path string, v config.Verdict) {
 	defer unix.Close(dup)
 	delay := 100 * time.Microsecond
 	for {
@@ -154,7 +185,7 @@ func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings
 		}
 		switch e := connectNow(dup, path); e {
 		case 0:
-			r := p.connected(s, set, ap, path)
+			r := p.connected(s, set, ap, path, v)
 			if err := c.Answer(r); errors.Is(err, seccomp.ErrGone) {
 				r.Gone()
 			}
@@ -200,8 +231,10 @@ func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrP
 	if bound {
 		return try(local)
 	}
-	addr := inet.Loopback(s.family)
-	if s.family == inet.AF_INET6 && dialled.Addr().Is4() {
+	// impbind, else the loopback address of the dialled address's family.
+	addr, _ := p.impbind(set, dialled.Addr())
+	addr = addr.Unmap()
+	if s.family == inet.AF_INET && !addr.Is4() {
 		addr = inet.Loopback(inet.AF_INET)
 	}
 	for port := range set.candidatePorts {

@@ -22,6 +22,7 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 	native := []seccomp.Rule{
 		{Syscall: "socket", Cases: []seccomp.Case{{When: []seccomp.ArgTest{inetDomain}, Then: seccomp.Notify}}, Else: seccomp.Allow},
 		sockoptRule("setsockopt"),
+		{Syscall: "ioctl", Cases: []seccomp.Case{{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 1, Values: ifAddrIoctls}}, Then: seccomp.Notify}}, Else: seccomp.Allow},
 		sockoptRule("getsockopt"),
 		seccomp.Always("io_uring_setup", seccomp.Errno(uint16(unix.ENOSYS))),
 	}

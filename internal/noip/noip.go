@@ -13,38 +13,21 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
+	"noip/internal/config"
 	"noip/internal/inet"
 	"noip/internal/sockdir"
 	"noip/internal/supervise"
 	"noip/internal/tracee"
 )
 
-// Settings are one process's noip settings, taken from its environment.
-type Settings struct {
-	Dir       *sockdir.Dir
-	DirErr    error // the socket directory was refused; plastic calls fail
-	Debug     int
-	PortMin   uint16
-	PortMax   uint16
-	envDigest string
-}
-
-// Default autoports range (SPEC section 4).
-const (
-	DefaultPortMin = 16384
-	DefaultPortMax = 65535
-)
-
 // Policy holds the state noip keeps for one supervised tree: the plastic
 // sockets it made and the settings of the processes it serves.
 type Policy struct {
-	// Root applies to processes whose environment says nothing.
+	// Root applies to processes whose environment cannot be read.
 	Root *Settings
 
 	mu       sync.Mutex
@@ -55,21 +38,22 @@ type Policy struct {
 	setMu    sync.Mutex
 	settings map[string]*Settings // by environment digest
 	dirs     map[string]*sockdir.Dir
+	locals   *config.InterfaceLocals
+	inet4    int // an unbound AF_INET socket for interface ioctls, or -1
 }
 
-// New returns a policy whose processes default to root.
-func New(root *Settings) *Policy {
+// New returns a policy whose root settings come from env, the
+// supervisor's own environment (CMD's, as the front made it).
+func New(env []string) *Policy {
 	p := &Policy{
-		Root:     root,
 		socks:    make(map[uint64]*sock),
 		reserved: make(map[string]*sock),
 		pruneAt:  1024,
 		settings: make(map[string]*Settings),
 		dirs:     make(map[string]*sockdir.Dir),
+		inet4:    -1,
 	}
-	if root.Dir != nil {
-		p.dirs[root.Dir.Path] = root.Dir
-	}
+	p.Root = p.SettingsFromEnv(env)
 	return p
 }
 
@@ -89,109 +73,14 @@ func (p *Policy) Handlers() supervise.Handlers {
 		"getsockopt":  p.getsockopt,
 		"execve":      p.execve,
 		"execveat":    p.execve,
+		"ioctl":       p.ioctl,
 	}
-}
-
-// Environment variables that carry settings into every process.
-const (
-	EnvSocketDir = "NOIP_SOCKETDIR"
-	EnvDebug     = "NOIP_DEBUG"
-	EnvAutoports = "NOIP_AUTOPORTS"
-)
-
-// settingsOf returns the settings of the calling process, reading its
-// environment on first use after each execve.
-func (p *Policy) settingsOf(c *supervise.Call) *Settings {
-	if s, ok := c.Proc.Data().(*Settings); ok {
-		return s
-	}
-	s := p.Root
-	if env, err := tracee.Environ(c.Tid()); err == nil {
-		s = p.SettingsFromEnv(env)
-	}
-	c.Proc.SetData(s)
-	return s
-}
-
-// SettingsFromEnv derives settings from an environment; variables it lacks
-// keep Root's values. Equal environments share one Settings.
-func (p *Policy) SettingsFromEnv(env []string) *Settings {
-	var dir, debug, ports string
-	for _, kv := range env {
-		switch {
-		case strings.HasPrefix(kv, EnvSocketDir+"="):
-			dir = kv[len(EnvSocketDir)+1:]
-		case strings.HasPrefix(kv, EnvDebug+"="):
-			debug = kv[len(EnvDebug)+1:]
-		case strings.HasPrefix(kv, EnvAutoports+"="):
-			ports = kv[len(EnvAutoports)+1:]
-		}
-	}
-	digest := dir + "\x00" + debug + "\x00" + ports
-	p.setMu.Lock()
-	defer p.setMu.Unlock()
-	if s := p.settings[digest]; s != nil {
-		return s
-	}
-	s := *p.Root
-	s.envDigest = digest
-	if dir != "" && (p.Root.Dir == nil || dir != p.Root.Dir.Path) {
-		s.Dir, s.DirErr = p.openDir(dir)
-	}
-	if debug != "" {
-		s.Debug = ParseDebug(debug)
-	}
-	if ports != "" {
-		if lo, hi, err := ParsePorts(ports); err == nil {
-			s.PortMin, s.PortMax = lo, hi
-		}
-	}
-	p.settings[digest] = &s
-	return &s
-}
-
-func (p *Policy) openDir(path string) (*sockdir.Dir, error) {
-	if d := p.dirs[path]; d != nil {
-		return d, nil
-	}
-	d, err := sockdir.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	p.dirs[path] = d
-	return d, nil
-}
-
-// ParseDebug reads a debug level: empty or unparsable non-empty means 1.
-func ParseDebug(s string) int {
-	if s == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 1
-	}
-	return n
-}
-
-// ParsePorts reads an autoports range MIN-MAX.
-func ParsePorts(s string) (lo, hi uint16, err error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
-	if !ok {
-		return 0, 0, fmt.Errorf("autoports %q: want MIN-MAX", s)
-	}
-	x, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
-	y, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
-	if err1 != nil || err2 != nil || x == 0 || x > y {
-		return 0, 0, fmt.Errorf("autoports %q: want MIN-MAX with 1 <= MIN <= MAX <= 65535", s)
-	}
-	return uint16(x), uint16(y), nil
 }
 
 // candidatePorts yields ports of the autoports range starting at a random
 // one and then in order, wrapping, so every port is tried once.
 func (s *Settings) candidatePorts(yield func(uint16) bool) {
-	lo, hi := int(s.PortMin), int(s.PortMax)
+	lo, hi := int(s.Ports.Min), int(s.Ports.Max)
 	n := hi - lo + 1
 	start := rand.IntN(n)
 	for i := range n {

@@ -34,3 +34,15 @@ func PeerName(fd int) (string, error) {
 	}
 	return string(path), nil
 }
+
+// ConnectUnspec connects fd to the AF_UNSPEC address, which dissolves a
+// TCP socket's association. x/sys has no AF_UNSPEC sockaddr; the local
+// array is read by the kernel during the call only.
+func ConnectUnspec(fd int) error {
+	var sa [16]byte
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}

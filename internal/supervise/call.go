@@ -86,6 +86,18 @@ func (c *Call) GetFD(fd int) (int, error) {
 	return n, err
 }
 
+// SetFD installs a copy of the supervisor's fd at number target in the
+// caller's fd table, replacing what is there (a plastic socket becoming a
+// real one), with close-on-exec as given. The call is not answered.
+func (c *Call) SetFD(fd, target int, cloexec bool) error {
+	a := seccomp.AddFD{ID: c.N.ID, Flags: seccomp.AddFDSetFD, SrcFD: uint32(fd), NewFD: uint32(target)}
+	if cloexec {
+		a.NewFDFlags = unix.O_CLOEXEC
+	}
+	_, err := c.sv.L.AddFD(&a)
+	return err
+}
+
 // Answer answers an Async call. It returns seccomp.ErrGone if the call went
 // away; then nothing happened in the caller, and any fd to inject was not
 // installed (the caller of Answer still owns it).

@@ -82,7 +82,7 @@ func (sv *Supervisor) Run() error {
 		if len(sv.waits) > 0 {
 			pfd = append(pfd[:0], unix.PollFd{Fd: int32(sv.L.FD), Events: unix.POLLIN})
 			for _, w := range sv.waits {
-				pfd = append(pfd, unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN})
+				pfd = append(pfd, unix.PollFd{Fd: int32(w.fd), Events: w.events})
 			}
 			_, err := unix.Poll(pfd, int(waitCheck/time.Millisecond))
 			if err != nil && err != unix.EINTR {
@@ -122,10 +122,11 @@ const waitCheck = 100 * time.Millisecond
 
 // wait is a call answered when an fd becomes readable.
 type wait struct {
-	c     *Call
-	fd    int
-	ready func() (Result, bool)
-	gone  func()
+	c      *Call
+	fd     int
+	events int16
+	ready  func() (Result, bool)
+	gone   func()
 }
 
 // Wait defers the answer to c until fd is readable: the loop then calls
@@ -133,7 +134,12 @@ type wait struct {
 // goes away first, gone is called instead. The loop never blocks on fd.
 // Return the result of Wait from the handler.
 func (c *Call) Wait(fd int, ready func() (Result, bool), gone func()) Result {
-	c.sv.waits = append(c.sv.waits, &wait{c: c, fd: fd, ready: ready, gone: gone})
+	return c.WaitFor(fd, unix.POLLIN, ready, gone)
+}
+
+// WaitFor is Wait for the given poll events (POLLOUT for a connect).
+func (c *Call) WaitFor(fd int, events int16, ready func() (Result, bool), gone func()) Result {
+	c.sv.waits = append(c.sv.waits, &wait{c: c, fd: fd, events: events, ready: ready, gone: gone})
 	return Async()
 }
 

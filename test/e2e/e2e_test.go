@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,13 +74,14 @@ func TestScripts(t *testing.T) {
 		Dir:   "testdata/script",
 		Setup: setup,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"waitfile": cmdWaitfile,
-			"issock":   cmdIssock,
-			"userdir":  cmdUserdir,
-			"pubdir":   cmdPubdir,
-			"ancestor": cmdAncestor,
-			"waitline": cmdWaitline,
-			"exits":    cmdExits,
+			"waitfile":  cmdWaitfile,
+			"issock":    cmdIssock,
+			"userdir":   cmdUserdir,
+			"pubdir":    cmdPubdir,
+			"ancestor":  cmdAncestor,
+			"waitline":  cmdWaitline,
+			"exits":     cmdExits,
+			"localaddr": cmdLocaladdr,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -170,6 +172,20 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
+}
+
+// localaddr VAR sets $VAR to an IPv4 address of one of the machine's
+// interfaces that is not loopback: a "local" address for config tests.
+func cmdLocaladdr(ts *testscript.TestScript, neg bool, args []string) {
+	addrs, err := net.InterfaceAddrs()
+	ts.Check(err)
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			ts.Setenv(args[0], n.IP.String())
+			return
+		}
+	}
+	ts.Fatalf("this machine has no non-loopback IPv4 address")
 }
 
 // issock PATH checks that PATH is a Unix socket file ([!] that it is not).
