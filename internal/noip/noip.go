@@ -134,7 +134,11 @@ func (p *Policy) lookup(c *supervise.Call, fd int32) (s *sock, dup int, r superv
 		// A non-dumpable process (EPERM) or a vanished one: let the kernel
 		// run the call. A plastic socket given an Internet address fails
 		// there (EINVAL), so nothing escapes.
-		return nil, -1, supervise.Continue().WithNote(note(p.settingsOf(c), "%s(%d): cannot see the fd (%v): left to the kernel", c.Name, fd, err)), false
+		why := "left to the kernel"
+		if err == unix.EPERM {
+			why = "the process is not dumpable, so noip cannot serve its Internet sockets; left to the kernel, which refuses Internet addresses on them"
+		}
+		return nil, -1, supervise.Continue().WithNote(note(p.settingsOf(c), "%s(%d): cannot see the fd (%v): %s", c.Name, fd, err, why)), false
 	}
 	var st unix.Stat_t
 	if unix.Fstat(dup, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
@@ -226,7 +230,11 @@ func Logger() func(c *supervise.Call, note string) {
 	return func(c *supervise.Call, note string) {
 		fd, err := c.GetFD(2)
 		if err != nil {
-			return
+			// A non-dumpable process does not let us take its stderr: say
+			// it on ours (the terminal's, while noip's front runs).
+			if fd, err = unix.Dup(2); err != nil {
+				return
+			}
 		}
 		text := fmt.Sprintf("noip[%d %s]: %s\n", c.Tid(), tracee.Comm(c.Tid()), note)
 		select {
