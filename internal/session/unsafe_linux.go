@@ -8,14 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The launcher's raw execve takes the addresses of NUL-terminated strings
-// and pointer arrays built by syscall.SlicePtrFromStrings; they stay
-// referenced by the caller until the call, which never returns on success.
-
-func unsafePtr(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
-
-func unsafeSlice(p []*byte) unsafe.Pointer { return unsafe.Pointer(&p[0]) }
-
 // kernelSigaction is the kernel's struct sigaction for rt_sigaction on
 // x86-64 and arm64: handler, flags, restorer, mask. All zero is SIG_DFL.
 type kernelSigaction [4]uint64
