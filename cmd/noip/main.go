@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -276,20 +276,18 @@ func explain(o *options) int {
 // from each process's environment (the supervisor's own is CMD's).
 func prepare() session.Serve {
 	pol := noip.New(os.Environ())
-	if pol.Root.Dir != nil {
-		go pol.Root.Dir.GC() // stale endpoints of earlier runs; not worth a wait
-	}
+	// Stale endpoints of earlier runs go, once the command is under way:
+	// not worth a wait, nor a share of the CPU at launch.
+	time.AfterFunc(200*time.Millisecond, func() {
+		if d := pol.Root().Dir; d != nil {
+			d.GC()
+		}
+	})
 	arches := append([]*seccomp.Arch{seccomp.Native}, seccomp.Compat...)
 	return func(l seccomp.Listener) error {
 		sv := supervise.New(l, pol.Handlers(), arches...)
 		sv.Log = noip.Logger()
-		// For developers: a CPU profile of the supervisor (go tool pprof).
-		if path := os.Getenv("NOIP_CPUPROFILE"); path != "" {
-			if f, err := os.Create(path); err == nil {
-				pprof.StartCPUProfile(f)
-				defer pprof.StopCPUProfile()
-			}
-		}
+		defer profile()()
 		return sv.Run()
 	}
 }

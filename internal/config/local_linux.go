@@ -3,17 +3,49 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // interfaceAddrs lists the machine's addresses; a variable so tests can
 // supply their own.
-var interfaceAddrs = net.InterfaceAddrs
+var interfaceAddrs = netlinkAddrs
+
+// netlinkAddrs asks the kernel (RTM_GETADDR) for every interface address.
+// It does what net.InterfaceAddrs does without importing net, which would
+// link the cgo resolver into noip and make it a dynamic binary.
+func netlinkAddrs() ([]netip.Addr, error) {
+	rib, err := syscall.NetlinkRIB(syscall.RTM_GETADDR, syscall.AF_UNSPEC)
+	if err != nil {
+		return nil, os.NewSyscallError("netlink RTM_GETADDR", err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(rib)
+	if err != nil {
+		return nil, fmt.Errorf("parsing RTM_GETADDR: %w", err)
+	}
+	var out []netip.Addr
+	for _, m := range msgs {
+		if m.Header.Type != syscall.RTM_NEWADDR {
+			continue
+		}
+		attrs, err := syscall.ParseNetlinkRouteAttr(&m)
+		if err != nil {
+			continue
+		}
+		for _, a := range attrs {
+			if a.Attr.Type == syscall.IFA_ADDRESS || a.Attr.Type == syscall.IFA_LOCAL {
+				if x, ok := netip.AddrFromSlice(a.Value); ok {
+					out = append(out, x)
+				}
+			}
+		}
+	}
+	return out, nil
+}
 
 // InterfaceLocals is the [Locals] of a running noip: the addresses of the
 // machine's interfaces, re-read when the kernel announces an address
@@ -115,16 +147,7 @@ func (l *InterfaceLocals) reread() error {
 	}
 	m := make(map[netip.Addr]bool, len(as))
 	for _, a := range as {
-		var ip net.IP
-		switch a := a.(type) {
-		case *net.IPNet:
-			ip = a.IP
-		case *net.IPAddr:
-			ip = a.IP
-		}
-		if x, ok := netip.AddrFromSlice(ip); ok {
-			m[x.Unmap()] = true
-		}
+		m[a.Unmap()] = true
 	}
 	l.addrs = m
 	return nil

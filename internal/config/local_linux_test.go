@@ -53,12 +53,12 @@ func TestInterfaceLocals(t *testing.T) {
 // and the interface list with a fake, to see that addresses are re-read
 // exactly when a notification arrives.
 func TestInterfaceLocalsRefresh(t *testing.T) {
-	addrs := []net.Addr{&net.IPNet{IP: net.ParseIP("10.1.1.1"), Mask: net.CIDRMask(8, 32)}}
+	addrs := []netip.Addr{netip.MustParseAddr("10.1.1.1")}
 	var listErr error
 	reads := 0
 	old := interfaceAddrs
 	t.Cleanup(func() { interfaceAddrs = old })
-	interfaceAddrs = func() ([]net.Addr, error) {
+	interfaceAddrs = func() ([]netip.Addr, error) {
 		reads++
 		return addrs, listErr
 	}
@@ -87,7 +87,7 @@ func TestInterfaceLocalsRefresh(t *testing.T) {
 	}
 	check("start", a1, true, 1)
 	check("start", a2, false, 1)
-	addrs = []net.Addr{&net.IPNet{IP: net.ParseIP("10.2.2.2"), Mask: net.CIDRMask(8, 32)}}
+	addrs = []netip.Addr{netip.MustParseAddr("10.2.2.2")}
 	check("changed, not yet announced", a2, false, 1)
 	notify()
 	notify() // two messages: one re-read

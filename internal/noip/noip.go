@@ -27,8 +27,8 @@ import (
 // Policy holds the state noip keeps for one supervised tree: the plastic
 // sockets it made and the settings of the processes it serves.
 type Policy struct {
-	// Root applies to processes whose environment cannot be read.
-	Root *Settings
+	rootEnv []string
+	root    func() *Settings // for processes whose environment cannot be read
 
 	mu       sync.Mutex
 	socks    map[uint64]*sock
@@ -53,9 +53,16 @@ func New(env []string) *Policy {
 		dirs:     make(map[string]*sockdir.Dir),
 		inet4:    -1,
 	}
-	p.Root = p.SettingsFromEnv(env)
+	// Computed on first need, not before the loop starts: CMD's execve
+	// waits for the loop.
+	p.rootEnv = env
+	p.root = sync.OnceValue(func() *Settings { return p.SettingsFromEnv(p.rootEnv) })
 	return p
 }
+
+// Root returns the settings of the supervisor's own environment (CMD's
+// initial one), which apply to processes whose environment cannot be read.
+func (p *Policy) Root() *Settings { return p.root() }
 
 // Handlers returns the handler of every call the noip filter notifies.
 func (p *Policy) Handlers() supervise.Handlers {

@@ -48,9 +48,11 @@ func (p *Policy) settingsOf(c *supervise.Call) *Settings {
 	if s, ok := c.Proc.Data().(*Settings); ok {
 		return s
 	}
-	s := p.Root
+	var s *Settings
 	if env, err := tracee.Environ(c.Tid()); err == nil {
 		s = p.SettingsFromEnv(env)
+	} else {
+		s = p.Root()
 	}
 	c.Proc.SetData(s)
 	return s
