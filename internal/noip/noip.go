@@ -39,6 +39,7 @@ type Policy struct {
 	settings map[string]*Settings // by environment digest
 	dirs     map[string]*sockdir.Dir
 	locals   *config.InterfaceLocals
+	warned   map[string]bool // privileged programs already warned about
 	inet4    int // an unbound AF_INET socket for interface ioctls, or -1
 }
 

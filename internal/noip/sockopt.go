@@ -229,9 +229,3 @@ func tcpState(s *sock) byte {
 	return closed
 }
 
-// execve, execveat: a process that executes a program starts over with the
-// new program's environment; forget its cached settings.
-func (p *Policy) execve(c *supervise.Call) supervise.Result {
-	c.Proc.SetData(nil)
-	return supervise.Continue()
-}

@@ -119,6 +119,8 @@ type Result struct {
 	flags uint32
 	// Note is a line for the debug log, or empty.
 	Note string
+	// Warn is a line the user must see, debug or not, or empty.
+	Warn string
 	// Gone, if set, runs when the answer could not be delivered because the
 	// call went away, so the handler can undo what the answer reported.
 	Gone func()

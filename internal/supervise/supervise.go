@@ -234,8 +234,14 @@ func (sv *Supervisor) dispatch(c *Call) {
 }
 
 func (sv *Supervisor) logResult(c *Call, r Result) {
-	if r.Note != "" && sv.Log != nil {
+	if sv.Log == nil {
+		return
+	}
+	if r.Note != "" {
 		sv.Log(c, r.Note)
+	}
+	if r.Warn != "" {
+		sv.Log(c, r.Warn)
 	}
 }
 
