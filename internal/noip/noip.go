@@ -40,7 +40,7 @@ type Policy struct {
 	dirs     map[string]*sockdir.Dir
 	locals   *config.InterfaceLocals
 	warned   map[string]bool // privileged programs already warned about
-	inet4    int // an unbound AF_INET socket for interface ioctls, or -1
+	inet4    int             // an unbound AF_INET socket for interface ioctls, or -1
 }
 
 // New returns a policy whose root settings come from env, the

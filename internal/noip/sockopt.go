@@ -228,4 +228,3 @@ func tcpState(s *sock) byte {
 	}
 	return closed
 }
-
