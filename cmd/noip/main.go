@@ -28,6 +28,7 @@ const version = "noip 0.2.0"
 const usage = `usage: noip [OPTIONS] [--] [COMMAND [ARG...]]
        noip check [FILE]
        noip explain bind|connect ADDR[:PORT]
+       noip ls | gc
 
 Runs COMMAND (default: $SHELL) so that its TCP sockets become Unix-domain
 sockets in a private directory: programs under noip reach each other as
@@ -48,6 +49,8 @@ Subcommands (use "noip -- check" to run a program named check):
   check [FILE]         validate the configuration and print its rules
   explain bind|connect ADDR[:PORT]
                        say which rule decides for ADDR, and what happens
+  ls                   list the endpoints in the socket directory
+  gc                   remove the stale ones (no process holds them)
 `
 
 func main() {
@@ -118,7 +121,7 @@ func parseArgs(args []string) (*options, error) {
 		}
 		o.settings = append(o.settings, config.Setting{Keyword: kw, Value: val, Name: name})
 	}
-	if len(args) > 0 && (args[0] == "check" || args[0] == "explain") {
+	if len(args) > 0 && (args[0] == "check" || args[0] == "explain" || args[0] == "ls" || args[0] == "gc") {
 		o.sub, args = args[0], args[1:]
 	}
 	o.args = args
@@ -144,6 +147,8 @@ func run(argv []string) int {
 		return check(o)
 	case "explain":
 		return explain(o)
+	case "ls", "gc":
+		return listOrGC(o)
 	}
 	if err := checkKernel(); err != nil {
 		return fail("%v", err)
@@ -269,6 +274,61 @@ func explain(o *options) int {
 		dir = sockdir.DefaultPath(os.Getenv, os.Getuid())
 	}
 	fmt.Printf("action: plastic, endpoint %s/%s\n", dir, inet.Name(ap))
+	return 0
+}
+
+// listOrGC lists the endpoints of the socket directory noip would use, or
+// removes the stale ones.
+func listOrGC(o *options) int {
+	if len(o.args) > 0 {
+		return fail("usage: noip %s", o.sub)
+	}
+	cfg, err := config.Load(os.Getenv, o.settings)
+	if err != nil {
+		return fail("%v", err)
+	}
+	dir := cfg.SocketDir
+	if dir == "" {
+		dir = sockdir.DefaultPath(os.Getenv, os.Getuid())
+	}
+	d, err := sockdir.Open(dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer d.Close()
+	if o.sub == "gc" {
+		n, err := d.GC()
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Printf("removed %d stale endpoints from %s\n", n, d.Path)
+		return 0
+	}
+	eps, err := d.List()
+	if err != nil {
+		return fail("%v", err)
+	}
+	inos := make(map[uint32]bool)
+	for _, e := range eps {
+		inos[e.SockIno] = e.Live
+	}
+	owners := sockdir.Owners(inos)
+	fmt.Printf("# %s\n", d.Path)
+	fmt.Printf("%-44s %-9s %-10s %s\n", "ENDPOINT", "TYPE", "STATE", "HELD BY")
+	for _, e := range eps {
+		typ, state, by := "-", "stale", ""
+		if e.Live {
+			typ, state = map[int]string{unix.SOCK_STREAM: "stream", unix.SOCK_DGRAM: "datagram", unix.SOCK_SEQPACKET: "seqpacket"}[e.Type], "bound"
+			if e.Listening {
+				state = "listening"
+			}
+			by = "(not visible)"
+			if ow, ok := owners[e.SockIno]; ok {
+				by = fmt.Sprintf("%d %s", ow.Pid, ow.Comm)
+			}
+		}
+		fmt.Printf("%-44s %-9s %-10s %s\n", e.Name, typ, state, by)
+	}
 	return 0
 }
 

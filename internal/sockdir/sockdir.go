@@ -12,7 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -212,4 +214,35 @@ func (d *Dir) GC() (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Endpoint is what List says of one endpoint file.
+type Endpoint struct {
+	Name      string
+	Type      int  // SOCK_STREAM or SOCK_DGRAM; 0 when stale
+	Live      bool // some socket is bound to it
+	Listening bool
+	SockIno   uint32 // the bound socket's inode, when live
+}
+
+// List describes the endpoint files of the directory, in name order.
+func (d *Dir) List() ([]Endpoint, error) {
+	entries, err := d.Entries()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := Snap()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Endpoint, 0, len(entries))
+	for _, e := range entries {
+		ep := Endpoint{Name: e.Name}
+		if st, ok := snap.Files[uint32(e.Ino)]; ok {
+			ep.Live, ep.Listening, ep.Type, ep.SockIno = true, st.Listening, st.Type, st.Ino
+		}
+		out = append(out, ep)
+	}
+	slices.SortFunc(out, func(a, b Endpoint) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
