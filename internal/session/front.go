@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,6 +45,7 @@ func Start(cmd, env []string) error {
 	signal.Notify(sigs, forwardable...)
 
 	f := &front{sock: sp[0], pidfd: -1}
+	f.sentinel = startSentinel(forwardableNums())
 	f.tty, _ = unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	msgs := make(chan frontMsg)
 	go f.read(msgs)
@@ -58,9 +60,11 @@ func Start(cmd, env []string) error {
 }
 
 type front struct {
-	sock  int
-	pidfd int // CMD, once known
-	tty   int // the controlling terminal, or -1
+	sock     int
+	pidfd    int // CMD, once known
+	tty      int // the controlling terminal, or -1
+	sentinel *sentinel
+	pending  []unix.Signal // to pass on once CMD is known
 }
 
 type frontMsg struct {
@@ -96,9 +100,15 @@ func (f *front) handle(m frontMsg) {
 	switch word {
 	case "pid":
 		f.pidfd = m.fd
+		for _, sig := range f.pending {
+			unix.PidfdSendSignal(f.pidfd, sig, nil, 0)
+		}
+		f.pending = nil
 	case "exit":
+		f.sentinel.stop()
 		os.Exit(n)
 	case "kill":
+		f.sentinel.stop()
 		dieBy(unix.Signal(n))
 	case "stop":
 		// CMD stopped (Ctrl-Z, a tty read in the background, SIGSTOP):
@@ -106,30 +116,44 @@ func (f *front) handle(m frontMsg) {
 		raiseDefault(unix.Signal(n))
 	case "cont":
 	case "fail":
+		f.sentinel.stop()
 		fmt.Fprintf(os.Stderr, "noip: %s\n", arg)
 		os.Exit(ExitNoip)
 	case "eof":
+		f.sentinel.stop()
 		fmt.Fprintln(os.Stderr, "noip: the supervisor exited unexpectedly")
 		os.Exit(ExitNoip)
 	}
 }
 
-// relay passes a signal sent to noip on to CMD. Signals the terminal sends
-// to the whole foreground job (Ctrl-C, Ctrl-\, Ctrl-Z, window resize,
-// hangup) reached CMD already when we are that job, so they are not sent
-// twice.
+// relay passes a signal sent to noip on to CMD. A signal sent to the whole
+// process group (the terminal's Ctrl-C, Ctrl-\\, Ctrl-Z, a shell's kill %1,
+// timeout's kill) reached CMD already: the sentinel says which those are.
+// Without a sentinel, the terminal's signals are recognised by our being
+// its foreground job.
 func (f *front) relay(sig unix.Signal) {
-	if f.pidfd < 0 {
-		return
-	}
-	switch sig {
-	case unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGHUP:
-		if f.foreground() {
+	if f.sentinel != nil {
+		if f.sentinel.groupGot(sig, groupWait) {
 			return
 		}
+	} else {
+		switch sig {
+		case unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGHUP:
+			if f.foreground() {
+				return
+			}
+		}
+	}
+	if f.pidfd < 0 {
+		f.pending = append(f.pending, sig)
+		return
 	}
 	unix.PidfdSendSignal(f.pidfd, sig, nil, 0)
 }
+
+// groupWait is how long the front waits for the sentinel to report a
+// signal before taking it as sent to the front alone.
+const groupWait = 20 * time.Millisecond
 
 // foreground reports whether our process group is the terminal's
 // foreground job.

@@ -46,6 +46,14 @@ var forwardable = []os.Signal{
 	unix.SIGUSR2, unix.SIGALRM, unix.SIGCONT, unix.SIGTSTP,
 }
 
+func forwardableNums() []unix.Signal {
+	out := make([]unix.Signal, len(forwardable))
+	for i, s := range forwardable {
+		out[i] = s.(unix.Signal)
+	}
+	return out
+}
+
 // inheritable signals are the ones CMD starts with ignored when noip was
 // started with them ignored (nohup, background jobs of scripts).
 var inheritable = append([]os.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGWINCH}, forwardable...)
