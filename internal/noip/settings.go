@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -23,6 +24,17 @@ type Settings struct {
 	DirErr error          // the socket directory was refused: plastic calls fail
 	Debug  int
 	Ports  config.PortRange
+
+	warned atomic.Bool // CfgErr was told to a process already
+}
+
+// cfgWarning returns, the first time for these settings, a line telling a
+// process that its configuration is unusable and everything stays plastic.
+func (s *Settings) cfgWarning() string {
+	if s.CfgErr == nil || s.warned.Swap(true) {
+		return ""
+	}
+	return fmt.Sprintf("%v; everything stays plastic", s.CfgErr)
 }
 
 // Environment variables that carry settings into every process.

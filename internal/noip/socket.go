@@ -49,8 +49,10 @@ func (p *Policy) newSocket(c *supervise.Call, domain, typ, proto int32) supervis
 		return supervise.Fail(err.(unix.Errno))
 	}
 	p.add(&sock{ino: st.Ino, family: int(domain), typ: int(base), proto: int(proto), v6only: defaultV6Only()})
-	return supervise.Inject(fd, flags&unix.SOCK_CLOEXEC != 0).
+	r := supervise.Inject(fd, flags&unix.SOCK_CLOEXEC != 0).
 		WithNote(note(set, "socket(%s, %s) -> plastic", familyName(int(domain)), typeName(int(base))))
+	r.Warn = set.cfgWarning()
+	return r
 }
 
 // socketcall is the i386 multiplexer. Its arguments are in memory, which
