@@ -112,8 +112,8 @@ func benchConnectRaw(b *testing.B, network string) {
 func BenchmarkConnectRawTCP(b *testing.B)  { benchConnectRaw(b, "tcp") }
 func BenchmarkConnectRawUnix(b *testing.B) { benchConnectRaw(b, "unix") }
 
-// benchStream measures one connection's throughput in 64 KiB writes.
-func benchStream(b *testing.B, network string) {
+// benchStream measures one connection's throughput in writes of size n.
+func benchStream(b *testing.B, network string, n int) {
 	ln := listen(b, network)
 	done := make(chan error, 1)
 	go func() {
@@ -140,7 +140,7 @@ func benchStream(b *testing.B, network string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, n)
 	b.SetBytes(int64(len(buf)))
 	b.ResetTimer()
 	for b.Loop() {
@@ -154,8 +154,10 @@ func benchStream(b *testing.B, network string) {
 	}
 }
 
-func BenchmarkStreamTCP(b *testing.B)  { benchStream(b, "tcp") }
-func BenchmarkStreamUnix(b *testing.B) { benchStream(b, "unix") }
+func BenchmarkStreamTCP(b *testing.B)     { benchStream(b, "tcp", 64<<10) }
+func BenchmarkStreamUnix(b *testing.B)    { benchStream(b, "unix", 64<<10) }
+func BenchmarkStreamBigTCP(b *testing.B)  { benchStream(b, "tcp", 1<<20) }
+func BenchmarkStreamBigUnix(b *testing.B) { benchStream(b, "unix", 1<<20) }
 
 // benchLaunch measures starting and finishing a command: `true`, or
 // `noip true` when NOIP_BENCH_NOIP names the noip binary.
