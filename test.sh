@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 declare -A pkgs=(
 	[python3]=python3 [curl]=curl [socat]=socat [tmux]=tmux [ss]=iproute2
 	[setpriv]=util-linux [sshd]=openssh-server [ssh]=openssh-client
+	[javac]=default-jdk-headless
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
