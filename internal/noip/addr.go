@@ -40,6 +40,9 @@ func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e 
 		return ap, false, unix.EINVAL
 	}
 	fam := inet.Family(b)
+	if fam == inet.AF_UNSPEC && op == "connect" {
+		return ap, true, 0 // any length: the kernel looks at the family only
+	}
 	switch s.family {
 	case inet.AF_INET:
 		if len(b) < inet.SizeofSockaddrInet4 {
@@ -48,9 +51,6 @@ func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e 
 		switch fam {
 		case inet.AF_INET:
 		case inet.AF_UNSPEC:
-			if op == "connect" {
-				return ap, true, 0
-			}
 			// bind accepts AF_UNSPEC with INADDR_ANY, for old programs.
 			if b[4]|b[5]|b[6]|b[7] != 0 {
 				return ap, false, unix.EAFNOSUPPORT
@@ -63,9 +63,6 @@ func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e 
 		ap, _ = inet.ParseSockaddr(b)
 		return ap, false, 0
 	case inet.AF_INET6:
-		if fam == inet.AF_UNSPEC && op == "connect" {
-			return ap, true, 0
-		}
 		const sin6LenRFC2133 = 24
 		if len(b) < sin6LenRFC2133 {
 			return ap, false, unix.EINVAL
