@@ -172,15 +172,25 @@ func connectNow(fd int, path string) unix.Errno {
 	return 0
 }
 
+// connectTimeout is how long a connect to a listener whose backlog stays
+// full is retried, about as long as Linux retries a TCP SYN.
+const connectTimeout = 2 * time.Minute
+
 // connectLater retries a connect whose listener's backlog was full, until
-// it succeeds, the listener goes, or the program stops waiting.
+// it succeeds, the listener goes, the program stops waiting, or the
+// attempt times out (ETIMEDOUT, as TCP's would).
 func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, path string, v config.Verdict) {
 	defer unix.Close(dup)
 	delay := 100 * time.Microsecond
+	deadline := time.Now().Add(connectTimeout)
 	for {
 		time.Sleep(delay)
 		delay = min(2*delay, 50*time.Millisecond)
 		if !c.Valid() {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.Answer(supervise.Fail(unix.ETIMEDOUT))
 			return
 		}
 		switch e := connectNow(dup, path); e {
