@@ -43,3 +43,39 @@ func TestLiveFiles(t *testing.T) {
 		t.Errorf("LiveFiles() still lists %s after close", path)
 	}
 }
+
+// GC removes stale endpoint files and keeps live ones and foreign files.
+func TestGC(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sock")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	live, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(live)
+	if err := unix.Bind(live, &unix.SockaddrUnix{Name: filepath.Join(path, "127.0.0.1:80")}); err != nil {
+		t.Fatal(err)
+	}
+	unix.Listen(live, 1)
+	for _, n := range []string{"127.0.0.1:81", "not-an-endpoint"} {
+		s, _ := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err := unix.Bind(s, &unix.SockaddrUnix{Name: filepath.Join(path, n)}); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(s)
+	}
+	n, err := d.GC()
+	if err != nil || n != 1 {
+		t.Errorf("GC() = %d, %v; want 1, nil", n, err)
+	}
+	for name, want := range map[string]bool{"127.0.0.1:80": true, "127.0.0.1:81": false, "not-an-endpoint": true} {
+		_, ok := d.Stat(name)
+		if ok != want {
+			t.Errorf("after GC, %s exists = %v, want %v", name, ok, want)
+		}
+	}
+}

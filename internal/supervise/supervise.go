@@ -245,22 +245,34 @@ func (sv *Supervisor) logResult(c *Call, r Result) {
 	}
 }
 
-// answer delivers r. An fd to inject is closed once it is installed; if the
-// call went away first, it stays open for the handler (see Call.Answer).
+// answer delivers r. An fd to inject is closed once it is installed, or
+// refused; if the call went away first (ErrGone), it stays open for the
+// handler to keep (see Call.Answer), and is never closed twice.
 func (sv *Supervisor) answer(c *Call, r Result) error {
 	if r.kind == kInject {
 		_, err := sv.L.AddFD(&seccomp.AddFD{ID: c.N.ID, Flags: seccomp.AddFDSend, SrcFD: uint32(r.fd), NewFDFlags: r.flags})
-		if err == nil {
+		switch err {
+		case nil:
 			unix.Close(r.fd)
 			return nil
-		}
-		if err == unix.ENOENT {
+		case unix.ENOENT, unix.EINPROGRESS:
+			// Gone, or interrupted and about to come again as a new
+			// notification: either way this one cannot be answered.
 			return seccomp.ErrGone
 		}
 		// EMFILE and friends: the program gets the error the kernel gave.
 		unix.Close(r.fd)
 		r = Fail(err.(unix.Errno))
+		if err := sv.send(c, r); err != nil && err != seccomp.ErrGone {
+			return err
+		}
+		return nil
 	}
+	return sv.send(c, r)
+}
+
+// send answers with a value, an errno, or "continue".
+func (sv *Supervisor) send(c *Call, r Result) error {
 	resp := seccomp.Resp{ID: c.N.ID}
 	switch r.kind {
 	case kContinue:
@@ -271,7 +283,7 @@ func (sv *Supervisor) answer(c *Call, r Result) error {
 		resp.Error = -int32(r.errno)
 	}
 	if err := sv.L.Send(&resp); err != nil {
-		if err == unix.ENOENT {
+		if err == unix.ENOENT || err == unix.EINPROGRESS {
 			return seccomp.ErrGone
 		}
 		return fmt.Errorf("answering %s: %w", c.Name, err)
