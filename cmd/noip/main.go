@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -336,18 +335,21 @@ func listOrGC(o *options) int {
 // from each process's environment (the supervisor's own is CMD's).
 func prepare() session.Serve {
 	pol := noip.New(os.Environ())
-	// Stale endpoints of earlier runs go, once the command is under way:
-	// not worth a wait, nor a share of the CPU at launch.
-	time.AfterFunc(200*time.Millisecond, func() {
+	// Stale endpoints of earlier runs go while the command starts: not
+	// worth a wait, but finished before the supervisor exits.
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
 		if d := pol.Root().Dir; d != nil {
 			d.GC()
 		}
-	})
+	}()
 	arches := append([]*seccomp.Arch{seccomp.Native}, seccomp.Compat...)
 	return func(l seccomp.Listener) error {
 		sv := supervise.New(l, pol.Handlers(), arches...)
 		sv.Log = noip.Logger()
 		defer profile()()
+		defer func() { <-swept }()
 		return sv.Run()
 	}
 }
