@@ -77,3 +77,12 @@ func privileged(path string) bool {
 	n, err := unix.Getxattr(path, "security.capability", nil)
 	return err == nil && n > 0
 }
+
+// seccomp: a program's own seccomp user notification cannot work under
+// noip (the kernel allows one listener per process tree and answers
+// EBUSY). noip lets the call fail as the kernel does, and says why.
+func (p *Policy) seccomp(c *supervise.Call) supervise.Result {
+	r := supervise.Continue()
+	r.Warn = "this program uses seccomp user notification, which cannot work under noip: the kernel allows one listener per process tree (EBUSY)"
+	return r
+}

@@ -25,6 +25,7 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 		{Syscall: "ioctl", Cases: []seccomp.Case{{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 1, Values: ifAddrIoctls}}, Then: seccomp.Notify}}, Else: seccomp.Allow},
 		sockoptRule("getsockopt"),
 		seccomp.Always("io_uring_setup", seccomp.Errno(uint16(unix.ENOSYS))),
+		newListener,
 	}
 	for _, n := range notifyAlways {
 		native = append(native, seccomp.Always(n, seccomp.Notify))
@@ -55,6 +56,14 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 }
 
 var inetDomain = seccomp.Low32In{Arg: 0, Values: []uint32{unix.AF_INET, unix.AF_INET6}}
+
+// newListener notifies a program's own seccomp(SET_MODE_FILTER,
+// NEW_LISTENER): the kernel refuses a second listener in a process tree,
+// and noip says why.
+var newListener = seccomp.Rule{Syscall: "seccomp", Cases: []seccomp.Case{{When: []seccomp.ArgTest{
+	seccomp.Low32In{Arg: 0, Values: []uint32{1}}, // SECCOMP_SET_MODE_FILTER
+	seccomp.BitsSet{Arg: 1, Mask: unix.SECCOMP_FILTER_FLAG_NEW_LISTENER},
+}, Then: seccomp.Notify}}, Else: seccomp.Allow}
 
 // sockoptRule notifies option calls at the levels noip fakes, and the few
 // SOL_SOCKET names a Unix socket answers differently.

@@ -82,6 +82,7 @@ func (p *Policy) Handlers() supervise.Handlers {
 		"execve":      p.execve,
 		"execveat":    p.execve,
 		"ioctl":       p.ioctl,
+		"seccomp":     p.seccomp,
 	}
 }
 

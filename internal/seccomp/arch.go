@@ -50,7 +50,7 @@ var X86_64 = &Arch{Name: "x86_64", Audit: auditArchX86_64, Nr: map[string]uint32
 	"recvfrom": 45, "sendmsg": 46, "recvmsg": 47, "shutdown": 48, "bind": 49,
 	"listen": 50, "getsockname": 51, "getpeername": 52, "socketpair": 53,
 	"setsockopt": 54, "getsockopt": 55, "execve": 59, "accept4": 288,
-	"recvmmsg": 299, "sendmmsg": 307, "execveat": 322, "io_uring_setup": 425,
+	"recvmmsg": 299, "sendmmsg": 307, "seccomp": 317, "execveat": 322, "io_uring_setup": 425,
 }}
 
 // I386 is the 32-bit x86 ABI that x86-64 kernels also accept (int 0x80).
@@ -60,7 +60,7 @@ var I386 = &Arch{Name: "i386", Audit: auditArchI386, Nr: map[string]uint32{
 	"bind": 361, "connect": 362, "listen": 363, "accept4": 364,
 	"getsockopt": 365, "setsockopt": 366, "getsockname": 367,
 	"getpeername": 368, "sendto": 369, "sendmsg": 370, "recvfrom": 371,
-	"recvmsg": 372, "shutdown": 373, "io_uring_setup": 425,
+	"recvmsg": 372, "shutdown": 373, "seccomp": 354, "io_uring_setup": 425,
 }}
 
 // X32 is the x32 ABI: x86-64 registers, 32-bit pointers, numbers with bit 30
@@ -71,7 +71,7 @@ var X32 = &Arch{Name: "x32", Audit: auditArchX86_64, NrBase: x32Bit, Nr: map[str
 	"getpeername": 52, "socketpair": 53, "setsockopt": 541, "getsockopt": 542,
 	"execve": 520, "accept4": 288, "execveat": 545, "recvfrom": 517,
 	"sendmsg": 518, "recvmsg": 519, "recvmmsg": 537, "sendmmsg": 538,
-	"io_uring_setup": 425,
+	"seccomp": 317, "io_uring_setup": 425,
 }}
 
 // AArch64 is the 64-bit Arm ABI.
@@ -80,7 +80,7 @@ var AArch64 = &Arch{Name: "aarch64", Audit: auditArchAARCH64, Nr: map[string]uin
 	"accept": 202, "connect": 203, "getsockname": 204, "getpeername": 205,
 	"sendto": 206, "recvfrom": 207, "setsockopt": 208, "getsockopt": 209,
 	"shutdown": 210, "sendmsg": 211, "recvmsg": 212, "execve": 221,
-	"accept4": 242, "recvmmsg": 243, "sendmmsg": 269, "execveat": 281,
+	"accept4": 242, "recvmmsg": 243, "sendmmsg": 269, "seccomp": 277, "execveat": 281,
 	"io_uring_setup": 425,
 }}
 
@@ -90,6 +90,6 @@ var ARM = &Arch{Name: "arm", Audit: auditArchARM, Nr: map[string]uint32{
 	"listen": 284, "accept": 285, "getsockname": 286, "getpeername": 287,
 	"socketpair": 288, "sendto": 290, "recvfrom": 292, "shutdown": 293,
 	"setsockopt": 294, "getsockopt": 295, "sendmsg": 296, "recvmsg": 297,
-	"recvmmsg": 365, "accept4": 366, "sendmmsg": 374, "execveat": 387,
+	"recvmmsg": 365, "accept4": 366, "sendmmsg": 374, "seccomp": 383, "execveat": 387,
 	"io_uring_setup": 425,
 }}

@@ -70,6 +70,22 @@ func (t Low32In) emit(p *program, fail label) {
 	p.bind(ok)
 }
 
+// BitsSet holds when the low 32 bits of argument Arg have any of Mask's
+// bits set.
+type BitsSet struct {
+	Arg  int
+	Mask uint32
+}
+
+func (t BitsSet) String() string { return fmt.Sprintf("arg%d&%#x != 0", t.Arg, t.Mask) }
+
+func (t BitsSet) emit(p *program, fail label) {
+	ok := p.newLabel()
+	p.load(argLow(t.Arg))
+	p.jset(t.Mask, ok, fail)
+	p.bind(ok)
+}
+
 // NonZero holds when argument Arg (a pointer) is not NULL.
 type NonZero struct{ Arg int }
 
