@@ -152,15 +152,7 @@ func run(argv []string) int {
 	if err := checkKernel(); err != nil {
 		return fail("%v", err)
 	}
-	cfg, err := config.Load(os.Getenv, o.settings)
-	if err != nil {
-		return fail("%v", err)
-	}
-	dir := cfg.SocketDir
-	if dir == "" {
-		dir = sockdir.DefaultPath(os.Getenv, os.Getuid())
-	}
-	d, err := sockdir.Open(dir)
+	cfg, d, err := loadSettings(o)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -181,6 +173,28 @@ func run(argv []string) int {
 		return fail("%v", err)
 	}
 	return session.ExitNoip
+}
+
+// loadSettings reads the configuration noip runs with (the environment's
+// and the options') and opens (creating it if needed) its socket directory.
+func loadSettings(o *options) (*config.Config, *sockdir.Dir, error) {
+	cfg, err := config.Load(os.Getenv, o.settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := sockdir.Open(socketDir(cfg))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, d, nil
+}
+
+// socketDir is the configured socket directory, else the default one.
+func socketDir(cfg *config.Config) string {
+	if cfg.SocketDir != "" {
+		return cfg.SocketDir
+	}
+	return sockdir.DefaultPath(os.Getenv, os.Getuid())
 }
 
 // childEnv is CMD's environment: the settings noip ran with, in the
@@ -268,11 +282,7 @@ func explain(o *options) int {
 		fmt.Printf("action: a real Internet socket %s %v\n", map[config.Op]string{config.OpBind: "bound to", config.OpConnect: "connected to"}[op], ap)
 		return 0
 	}
-	dir := cfg.SocketDir
-	if dir == "" {
-		dir = sockdir.DefaultPath(os.Getenv, os.Getuid())
-	}
-	fmt.Printf("action: plastic, endpoint %s/%s\n", dir, inet.Name(ap))
+	fmt.Printf("action: plastic, endpoint %s/%s\n", socketDir(cfg), inet.Name(ap))
 	return 0
 }
 
@@ -282,15 +292,7 @@ func listOrGC(o *options) int {
 	if len(o.args) > 0 {
 		return fail("usage: noip %s", o.sub)
 	}
-	cfg, err := config.Load(os.Getenv, o.settings)
-	if err != nil {
-		return fail("%v", err)
-	}
-	dir := cfg.SocketDir
-	if dir == "" {
-		dir = sockdir.DefaultPath(os.Getenv, os.Getuid())
-	}
-	d, err := sockdir.Open(dir)
+	_, d, err := loadSettings(o)
 	if err != nil {
 		return fail("%v", err)
 	}

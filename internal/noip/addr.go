@@ -31,6 +31,23 @@ func readSockaddr(c *supervise.Call, ptr uint64, n int32) ([]byte, unix.Errno) {
 	return b, 0
 }
 
+// readTarget reads and checks the address argument of bind or connect
+// (op) for socket s, as the kernel would, and then that the call is still
+// waiting. ok false: answer with r.
+func readTarget(c *supervise.Call, s *sock, op string) (ap netip.AddrPort, unspec bool, r supervise.Result, ok bool) {
+	b, e := readSockaddr(c, c.Arg(1), c.Int(2))
+	if e == 0 {
+		ap, unspec, e = decodeFor(s, b, op)
+	}
+	switch {
+	case e != 0:
+		return ap, false, supervise.Fail(e), false
+	case !c.Valid():
+		return ap, false, supervise.Continue(), false
+	}
+	return ap, unspec, supervise.Result{}, true
+}
+
 // decodeFor checks a bind or connect address against the socket's family
 // the way the Internet stack does, and returns it unmapped.
 // unspec reports an AF_UNSPEC address, which bind and connect treat

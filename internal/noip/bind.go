@@ -28,16 +28,9 @@ func (p *Policy) bind(c *supervise.Call) supervise.Result {
 	}
 	defer func() { unix.Close(dup) }()
 	set := p.settingsOf(c)
-	b, e := readSockaddr(c, c.Arg(1), c.Int(2))
-	if e != 0 {
-		return supervise.Fail(e)
-	}
-	ap, _, e := decodeFor(s, b, "bind")
-	if e != 0 {
-		return supervise.Fail(e)
-	}
-	if !c.Valid() {
-		return supervise.Continue()
+	ap, _, r, ok := readTarget(c, s, "bind")
+	if !ok {
+		return r
 	}
 	v := p.decide(set, config.OpBind, ap)
 	switch {

@@ -32,19 +32,10 @@ func (p *Policy) connect(c *supervise.Call) supervise.Result {
 		return r
 	}
 	set := p.settingsOf(c)
-	b, e := readSockaddr(c, c.Arg(1), c.Int(2))
-	if e != 0 {
+	ap, unspec, r, ok := readTarget(c, s, "connect")
+	if !ok {
 		unix.Close(dup)
-		return supervise.Fail(e)
-	}
-	ap, unspec, e := decodeFor(s, b, "connect")
-	if e != 0 {
-		unix.Close(dup)
-		return supervise.Fail(e)
-	}
-	if !c.Valid() {
-		unix.Close(dup)
-		return supervise.Continue()
+		return r
 	}
 	if unspec {
 		defer unix.Close(dup)
