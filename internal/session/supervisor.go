@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -55,7 +56,13 @@ func RunSupervisor(argv []string, filter []bpf.RawInstruction, prepare Prepare) 
 		front.fail("socketpair: %v", err)
 		return ExitNoip
 	}
-	env := append(os.Environ(), EnvSupervisor+"="+strconv.Itoa(os.Getpid()))
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, EnvSupervisor+"=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, EnvSupervisor+"="+strconv.Itoa(os.Getpid()))
 	cmdPid, pidfd, err := spawnServed(path, cmd, env, filter, pgid, sp[1], signalMask(argv[2]))
 	unix.Close(sp[1])
 	if err != nil {
@@ -72,9 +79,7 @@ func RunSupervisor(argv []string, filter []bpf.RawInstruction, prepare Prepare) 
 	l, ok := takeListener(sp[0], pidfd, front)
 	unix.Close(sp[0])
 	serve := prepare()
-	go func() {
-		front.watch()
-	}()
+	go front.watch()
 	go ignoreTerminalSignals()
 	go releaseTerminal()
 	if ok {
