@@ -226,9 +226,21 @@ func (p *Policy) materialize(s *sock, dup int, reuse bool) unix.Errno {
 	if p.reserved[key] == s {
 		delete(p.reserved, key)
 	}
+	p.endpoints++
+	sweep := p.endpoints%sweepEvery == 0
 	p.mu.Unlock()
+	if sweep {
+		// Servers that exit without removing their endpoint leave it
+		// stale; over a long session they would pile up. Sweep now and
+		// then, off the loop.
+		go d.GC()
+	}
 	return 0
 }
+
+// sweepEvery is how many endpoints a supervisor creates between sweeps of
+// their directory.
+const sweepEvery = 64
 
 // listen: a plastic stream socket starts listening at its endpoint file.
 // An unbound one is bound first to the wildcard address and a free port,

@@ -30,10 +30,11 @@ type Policy struct {
 	rootEnv []string
 	root    func() *Settings // for processes whose environment cannot be read
 
-	mu       sync.Mutex
-	socks    map[uint64]*sock
-	reserved map[string]*sock // deferred binds: dir path + "/" + name
-	pruneAt  int
+	mu        sync.Mutex
+	socks     map[uint64]*sock
+	reserved  map[string]*sock // deferred binds: dir path + "/" + name
+	pruneAt   int
+	endpoints int // endpoint files made, for the periodic sweep
 
 	setMu    sync.Mutex
 	settings map[string]*Settings // by environment digest
