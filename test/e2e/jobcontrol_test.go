@@ -110,9 +110,18 @@ func TestJobControl(t *testing.T) {
 	term.typeLine("jobs")
 	term.waitFor(`\[1\]\+\s+Stopped\s+noip sh -c`)
 
-	term.typeLine("fg")
+	// bg: it runs again, in the background.
 	var n int
 	fmt.Sscan(stopped, &n)
+	term.typeLine("bg")
+	term.waitFor(`\[1\]\+ noip sh -c .* &`)
+	term.waitFor(fmt.Sprintf(`^tick %d$`, n+3))
+	term.typeLine("jobs")
+	term.waitFor(`\[1\]\+\s+Running\s+noip sh -c`)
+
+	// fg: back in the foreground, where Ctrl-C reaches it.
+	term.typeLine("fg")
+	fmt.Sscan(term.lastTick(), &n)
 	term.waitFor(fmt.Sprintf(`^tick %d$`, n+3))
 
 	term.key("C-c")
