@@ -150,4 +150,10 @@ func TestTerminalServer(t *testing.T) {
 	term.waitFor(`name\?\s*$`)
 	term.typeLine("terminal")
 	term.waitFor(`^hello terminal$`)
+
+	// A window resize reaches the program.
+	term.typeLine(`noip python3 -c 'import os, signal; signal.signal(signal.SIGWINCH, lambda s, f: print("size", *os.get_terminal_size())); print("ready", flush=True); signal.pause()'`)
+	term.waitFor(`^ready$`)
+	term.run("resize-window", "-t", "0", "-x", "100", "-y", "30")
+	term.waitFor(`^size 100 30$`)
 }
