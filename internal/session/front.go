@@ -45,7 +45,11 @@ func Start(cmd, env []string) error {
 	signal.Notify(sigs, forwardable...)
 
 	f := &front{sock: sp[0], pidfd: -1}
-	f.sentinel = startSentinel(forwardableNums())
+	// The sentinel's fork copies our page tables: worth it for a command
+	// that runs a while, not on the launch path of one that does not.
+	// (Until it starts, the foreground heuristic stands in for it.)
+	sentinels := make(chan *sentinel, 1)
+	time.AfterFunc(sentinelDelay, func() { sentinels <- startSentinel(forwardableNums()) })
 	f.tty, _ = unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	msgs := make(chan frontMsg)
 	go f.read(msgs)
@@ -55,6 +59,7 @@ func Start(cmd, env []string) error {
 			f.relay(s.(unix.Signal))
 		case m := <-msgs:
 			f.handle(m)
+		case f.sentinel = <-sentinels:
 		}
 	}
 }
@@ -150,6 +155,9 @@ func (f *front) relay(sig unix.Signal) {
 	}
 	unix.PidfdSendSignal(f.pidfd, sig, nil, 0)
 }
+
+// sentinelDelay is how long after the launch the sentinel starts.
+const sentinelDelay = 10 * time.Millisecond
 
 // groupWait is how long the front waits for the sentinel to report a
 // signal before taking it as sent to the front alone.
