@@ -254,25 +254,33 @@ func (p *parser) autoPorts() (PortRange, error) {
 // aclEntries parses a comma-separated list of ACL entries up to the end of
 // the line.
 func (p *parser) aclEntries() ([]Entry, error) {
-	var es []Entry
+	return commaList(p, "ACL entry (want +|- ADDRESS-RANGE [:PORT-RANGE])", "ACL entry", p.aclEntry,
+		func(e *Entry, text string) { e.Text = text })
+}
+
+// commaList parses a comma-separated list of items up to the end of the
+// line, giving each item the text it was written as. what names the item
+// in the error for an empty list, short in the one for a trailing comma.
+func commaList[T any](p *parser, what, short string, item func() (T, error), setText func(*T, string)) ([]T, error) {
+	var out []T
 	for {
 		p.skip()
 		if p.eof() {
-			if len(es) == 0 {
-				return nil, p.errAt(p.i, "missing ACL entry (want +|- ADDRESS-RANGE [:PORT-RANGE])")
+			if len(out) == 0 {
+				return nil, p.errAt(p.i, "missing %s", what)
 			}
-			return nil, p.errAt(p.i, "missing ACL entry after ','")
+			return nil, p.errAt(p.i, "missing %s after ','", short)
 		}
 		start := p.i
-		e, err := p.aclEntry()
+		x, err := item()
 		if err != nil {
 			return nil, err
 		}
-		e.Text = strings.TrimRight(p.s[start:p.i], spaces)
-		es = append(es, e)
+		setText(&x, strings.TrimRight(p.s[start:p.i], spaces))
+		out = append(out, x)
 		p.skip()
 		if p.eof() {
-			return es, nil
+			return out, nil
 		}
 		if !p.at(',') {
 			return nil, p.errAt(p.i, "expected ',' or end of line, found %s%s", p.found(), p.commentHint())
@@ -436,31 +444,8 @@ func isHex(s string) bool {
 // impRules parses a comma-separated list of "ADDRESS-RANGE ADDRESS" or
 // "ADDRESS-RANGE same".
 func (p *parser) impRules() ([]ImpRule, error) {
-	var rs []ImpRule
-	for {
-		p.skip()
-		if p.eof() {
-			if len(rs) == 0 {
-				return nil, p.errAt(p.i, "missing rule (want ADDRESS-RANGE ADDRESS or ADDRESS-RANGE same)")
-			}
-			return nil, p.errAt(p.i, "missing rule after ','")
-		}
-		start := p.i
-		r, err := p.impRule()
-		if err != nil {
-			return nil, err
-		}
-		r.Text = strings.TrimRight(p.s[start:p.i], spaces)
-		rs = append(rs, r)
-		p.skip()
-		if p.eof() {
-			return rs, nil
-		}
-		if !p.at(',') {
-			return nil, p.errAt(p.i, "expected ',' or end of line, found %s%s", p.found(), p.commentHint())
-		}
-		p.i++
-	}
+	return commaList(p, "rule (want ADDRESS-RANGE ADDRESS or ADDRESS-RANGE same)", "rule", p.impRule,
+		func(r *ImpRule, text string) { r.Text = text })
 }
 
 func (p *parser) impRule() (ImpRule, error) {

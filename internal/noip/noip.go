@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -254,5 +253,3 @@ func Logger() func(c *supervise.Call, note string) {
 		}
 	}
 }
-
-var _ = os.Getpid
