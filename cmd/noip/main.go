@@ -194,7 +194,8 @@ func socketDir(cfg *config.Config) string {
 	if cfg.SocketDir != "" {
 		return cfg.SocketDir
 	}
-	return sockdir.DefaultPath(os.Getenv, os.Getuid())
+	dir, _ := sockdir.DefaultPath(os.Getenv, os.Getuid())
+	return dir
 }
 
 // childEnv is CMD's environment: the settings noip ran with, in the
@@ -349,6 +350,7 @@ func prepare() session.Serve {
 	arches := append([]*seccomp.Arch{seccomp.Native}, seccomp.Compat...)
 	return func(l seccomp.Listener) error {
 		sv := supervise.New(l, pol.Handlers(), arches...)
+		pol.Configure(sv)
 		sv.Log = noip.Logger()
 		defer profile()()
 		defer func() { <-swept }()

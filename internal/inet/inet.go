@@ -157,12 +157,15 @@ func AppendSockaddr(b []byte, family int, ap netip.AddrPort) []byte {
 const clientPrefix = "noip/"
 
 // ClientName returns the abstract name (without its leading NUL) for a
-// connecting socket with local address local that dialled remote. The
-// dialled address rides along so that the server's end of the connection can
-// report the address the client used, even for a wildcard listener; it is
-// left out when the two would not fit in a sockaddr_un.
-func ClientName(local, remote netip.AddrPort) string {
-	s := clientPrefix + Name(local)
+// connecting socket with local address local that dialled remote. token
+// makes it unguessable: abstract names are visible to, and bindable by,
+// every user of the network namespace, who must not be able to squat the
+// names a user's clients will need. The dialled address rides along so
+// that the server's end of the connection can report the address the
+// client used, even for a wildcard listener; it is left out when the two
+// would not fit in a sockaddr_un.
+func ClientName(token string, local, remote netip.AddrPort) string {
+	s := clientPrefix + token + "/" + Name(local)
 	if full := s + ">" + Name(remote); len(full)+1 < SizeofSockaddrUnix-2 {
 		return full
 	}
@@ -174,12 +177,16 @@ func ClientName(local, remote netip.AddrPort) string {
 // with NUL). It understands the abstract names of ClientName and socket-file
 // paths whose last component is an endpoint Name; dialled is the zero
 // AddrPort when the name does not carry it. The caller must already know the
-// socket is plastic: a path is decoded by its last component alone, because
-// long socket directories are reached through /proc/self/fd paths.
+// socket is plastic, and that its peer is the user's: a path is decoded by
+// its last component alone, because long socket directories are reached
+// through /proc/self/fd paths, and anyone may bind an abstract name.
 func ParseUnixName(path string) (local, dialled netip.AddrPort, ok bool) {
 	if strings.HasPrefix(path, "\x00") {
 		rest, found := strings.CutPrefix(path[1:], clientPrefix)
 		if !found {
+			return local, dialled, false
+		}
+		if _, rest, found = strings.Cut(rest, "/"); !found {
 			return local, dialled, false
 		}
 		l, r, hasR := strings.Cut(rest, ">")

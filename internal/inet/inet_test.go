@@ -3,6 +3,7 @@ package inet
 import (
 	"bytes"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -85,17 +86,23 @@ func TestClientName(t *testing.T) {
 		local, remote string
 		want          string
 	}{
-		{"127.0.0.1:40000", "127.0.0.1:8000", "noip/127.0.0.1:40000>127.0.0.1:8000"},
-		{"[::1]:40000", "[::1]:80", "noip/[::1]:40000>[::1]:80"},
-		// Two longest IPv6 endpoints still fit.
+		{"127.0.0.1:40000", "127.0.0.1:8000", "noip/0123456789abcdef/127.0.0.1:40000>127.0.0.1:8000"},
+		{"[::1]:40000", "[::1]:80", "noip/0123456789abcdef/[::1]:40000>[::1]:80"},
+		// Two longest IPv6 endpoints do not fit: the dialled one is left out.
 		{"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535",
-			"noip/[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535>[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535"},
+			"noip/0123456789abcdef/[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"},
 	}
 	for _, tt := range tests {
 		l, r := netip.MustParseAddrPort(tt.local), netip.MustParseAddrPort(tt.remote)
-		got := ClientName(l, r)
+		got := ClientName("0123456789abcdef", l, r)
 		if got != tt.want {
 			t.Errorf("ClientName(%v, %v) = %q, want %q", l, r, got, tt.want)
+		}
+		if len(got)+1 > SizeofSockaddrUnix-2 {
+			t.Errorf("ClientName(%v, %v) is %d bytes, more than a sockaddr_un holds", l, r, len(got))
+		}
+		if !strings.Contains(tt.want, ">") {
+			r = netip.AddrPort{}
 		}
 		gl, gr, ok := ParseUnixName("\x00" + got)
 		if !ok || gl != l || gr != r {
@@ -113,8 +120,9 @@ func TestParseUnixName(t *testing.T) {
 	}{
 		{"/tmp/noip-u/127.0.0.1:8000", "127.0.0.1:8000", "", true},
 		{"/proc/self/fd/7/[::1]:80", "[::1]:80", "", true},
-		{"\x00noip/127.0.0.1:5>0.0.0.0:9", "127.0.0.1:5", "0.0.0.0:9", true},
-		{"\x00noip/127.0.0.1:5", "127.0.0.1:5", "", true},
+		{"\x00noip/5f3a/127.0.0.1:5>0.0.0.0:9", "127.0.0.1:5", "0.0.0.0:9", true},
+		{"\x00noip/5f3a/127.0.0.1:5", "127.0.0.1:5", "", true},
+		{"\x00noip/127.0.0.1:5", "", "", false}, // the old, guessable form
 		{"\x00other/127.0.0.1:5", "", "", false},
 		{"/tmp/x/socket", "", "", false},
 		{"", "", "", false},

@@ -2,9 +2,11 @@ package noip
 
 import (
 	"net/netip"
+	"os"
 
 	"golang.org/x/sys/unix"
 
+	"noip/internal/config"
 	"noip/internal/inet"
 	"noip/internal/sockdir"
 	"noip/internal/supervise"
@@ -15,18 +17,32 @@ import (
 // on the program's behalf; a connection accepted for a call that went away
 // (a signal interrupted it) is kept for the next accept on that socket, so
 // none is ever lost. A blocking accept waits off the loop.
-func (p *Policy) accept(c *supervise.Call) supervise.Result {
-	s, dup, r, ok := p.lookup(c, c.Int(0))
-	if !ok {
-		return r
+//
+// A real listening socket (inherited, or received from another process)
+// accepts only where realbind allows its address; elsewhere it becomes a
+// plastic listener at that address.
+func (p *Policy) accept(c *supervise.Call, set *Settings) supervise.Result {
+	t := p.lookup(c, set, c.Int(0))
+	if t.kind == kindOther {
+		return t.r
 	}
 	var flags int32
 	if c.Name == "accept4" {
 		flags = c.Int(3)
 		if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
-			unix.Close(dup)
+			t.close()
 			return supervise.Fail(unix.EINVAL)
 		}
+	}
+	if t.kind == kindReal {
+		if r, ok := p.acceptReal(c, set, &t); !ok {
+			return r
+		}
+	}
+	s, dup := t.s, t.dup
+	if s.typ != unix.SOCK_STREAM {
+		unix.Close(dup)
+		return supervise.Fail(unix.EOPNOTSUPP)
 	}
 	p.mu.Lock()
 	listening := s.listening
@@ -60,7 +76,7 @@ func (p *Policy) accept(c *supervise.Call) supervise.Result {
 		if e != 0 {
 			return supervise.Fail(e)
 		}
-		return p.deliver(c, s, conn, flags, addrLen)
+		return p.deliver(c, set, s, conn, flags, addrLen)
 	}
 	// A blocking accept: the loop answers it when a connection is there
 	// (at once, if one already is).
@@ -74,8 +90,100 @@ func (p *Policy) accept(c *supervise.Call) supervise.Result {
 			return supervise.Fail(e), true
 		}
 		unix.Close(dup)
-		return p.deliver(c, s, conn, flags, addrLen), true
+		return p.deliver(c, set, s, conn, flags, addrLen), true
 	}, func() { unix.Close(dup) })
+}
+
+// acceptReal decides an accept on a real listening socket: it goes on if
+// realbind allows the socket's address; else the socket becomes a plastic
+// listener there, and the accept waits for a plastic client. ok false:
+// answer with r.
+func (p *Policy) acceptReal(c *supervise.Call, set *Settings, t *target) (r supervise.Result, ok bool) {
+	ap, bound := localAddr(t.dup)
+	listening := sockoptBool(t.dup, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if !bound || !listening || t.s.typ != unix.SOCK_STREAM {
+		// The kernel's answer (EINVAL, EOPNOTSUPP), from noip's duplicate.
+		_, _, err := unix.Accept4(t.dup, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		t.close()
+		if err == nil {
+			err = unix.EINVAL
+		}
+		return supervise.Fail(errnoOf(err)), false
+	}
+	if v := p.decide(set, config.OpBind, ap); v.Allow {
+		// Accepting on it is the kernel's business, on the socket noip
+		// checked: noip accepts on its duplicate.
+		return p.acceptRealAllowed(c, set, t, v), false
+	}
+	backlog := 128
+	if r, ok := p.plasticTwin(c, set, t); !ok {
+		return r, false
+	}
+	reuse := sockoptBool(t.dup, unix.SOL_SOCKET, unix.SO_REUSEADDR)
+	if e := p.materialize(t.s, t.dup, reuse); e != 0 {
+		t.close()
+		return supervise.Fail(e).WithNote(note(set, "accept on a real listener at %v: it becomes plastic, but %v", ap, e)), false
+	}
+	if err := unix.Listen(t.dup, backlog); err != nil {
+		t.close()
+		return supervise.Fail(errnoOf(err)), false
+	}
+	p.mu.Lock()
+	t.s.listening = true
+	p.mu.Unlock()
+	return supervise.Result{}, true
+}
+
+// acceptRealAllowed accepts, on noip's duplicate, from a real listener the
+// rules allow, and hands the connection over.
+func (p *Policy) acceptRealAllowed(c *supervise.Call, set *Settings, t *target, v config.Verdict) supervise.Result {
+	flags := int32(0)
+	if c.Name == "accept4" {
+		flags = c.Int(3)
+	}
+	dup := t.dup
+	t.dup = -1
+	do := func() (supervise.Result, bool) {
+		conn, sa, err := unix.Accept4(dup, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+		if err == unix.EAGAIN || err == unix.EINTR {
+			return supervise.Result{}, false
+		}
+		if err != nil {
+			unix.Close(dup)
+			return supervise.Fail(errnoOf(err)), true
+		}
+		unix.Close(dup)
+		unix.SetNonblock(conn, flags&unix.SOCK_NONBLOCK != 0)
+		if c.Arg(1) != 0 {
+			n, err := c.ReadInt32(c.Arg(2))
+			if err == nil && n >= 0 {
+				b := rawSockaddr(sa)
+				c.WriteAddr(c.Arg(1), b[:min(int(n), len(b))], c.Arg(2), int32(len(b)))
+			}
+		}
+		return supervise.Inject(conn, flags&unix.SOCK_CLOEXEC != 0).WithNote(note(set, "accept: real (%v)", v)), true
+	}
+	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
+	if fl&unix.O_NONBLOCK != 0 {
+		r, done := do()
+		if !done {
+			unix.Close(dup)
+			return supervise.Fail(unix.EAGAIN)
+		}
+		return r
+	}
+	return c.Wait(dup, do, func() { unix.Close(dup) })
+}
+
+// rawSockaddr is a real socket's peer address in the kernel's layout.
+func rawSockaddr(sa unix.Sockaddr) []byte {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return inet.AppendSockaddr(nil, inet.AF_INET, netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)))
+	case *unix.SockaddrInet6:
+		return inet.AppendSockaddr(nil, inet.AF_INET6, netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)))
+	}
+	return nil
 }
 
 // take returns a connection for an accept: one kept from an interrupted
@@ -87,7 +195,7 @@ func (s *sock) take(dup int, flags int32, poll bool) (int, unix.Errno) {
 	if len(s.stash) > 0 {
 		conn := s.stash[0]
 		s.stash = s.stash[1:]
-		if err := setNonblock(conn, flags&unix.SOCK_NONBLOCK != 0); err != nil {
+		if err := unix.SetNonblock(conn, flags&unix.SOCK_NONBLOCK != 0); err != nil {
 			unix.Close(conn)
 			return -1, errnoOf(err)
 		}
@@ -116,16 +224,11 @@ func (s *sock) keep(conn int) {
 	s.acceptMu.Unlock()
 }
 
-func setNonblock(fd int, on bool) error {
-	return unix.SetNonblock(fd, on)
-}
-
 // deliver hands an accepted connection to the program: records it as
 // plastic, writes the peer's Internet address, and injects the fd.
 // addrLen is the caller's *addrlen, read when the call came, or -1 when it
 // passed no address.
-func (p *Policy) deliver(c *supervise.Call, s *sock, conn int, flags int32, addrLen int32) supervise.Result {
-	set := p.settingsOf(c)
+func (p *Policy) deliver(c *supervise.Call, set *Settings, s *sock, conn int, flags int32, addrLen int32) supervise.Result {
 	p.mu.Lock()
 	family, local := s.family, s.local
 	p.mu.Unlock()
@@ -143,8 +246,11 @@ func (p *Policy) deliver(c *supervise.Call, s *sock, conn int, flags int32, addr
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(conn, &st); err == nil {
-		p.add(&sock{ino: st.Ino, family: family, typ: unix.SOCK_STREAM, proto: s.proto,
-			local: local, bound: true, unixBound: true, peer: peer, connected: true, connectSeen: true, v6only: s.v6only})
+		ns := &sock{ino: st.Ino, family: family, typ: unix.SOCK_STREAM, proto: s.proto,
+			local: local, bound: true, bindSeen: true, named: nameFile, peer: peer, connected: true, accepted: true, connectSeen: true, v6only: s.v6only}
+		ns.opts.twin = -1
+		ns.opts.parent = &s.opts
+		p.add(ns)
 	}
 	if addrLen >= 0 {
 		sa := inet.AppendSockaddr(nil, family, peer)
@@ -160,15 +266,21 @@ func (p *Policy) deliver(c *supervise.Call, s *sock, conn int, flags int32, addr
 
 // peerOf decodes the client's addresses from an accepted connection's peer
 // name: the client's own address and, when the name carries it, the
-// address the client dialled. A peer without a plastic name (a plain Unix
-// client of the endpoint file) is shown as the loopback address, port 0.
+// address the client dialled. Only a peer of this user (SO_PEERCRED) is
+// believed: the name is abstract, and anyone may bind an abstract name.
+// Any other peer, and one without a plastic name (a plain Unix client of
+// the endpoint file), is shown as the loopback address, port 0.
 func peerOf(conn, family int) (peer, dialled netip.AddrPort) {
+	unknown := netip.AddrPortFrom(inet.Loopback(family), 0)
+	cred, err := unix.GetsockoptUcred(conn, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil || int(cred.Uid) != os.Geteuid() {
+		return unknown, netip.AddrPort{}
+	}
 	name, err := sockdir.PeerName(conn)
 	if err == nil {
 		if l, d, ok := inet.ParseUnixName(name); ok {
 			return l, d
 		}
 	}
-	fam := family
-	return netip.AddrPortFrom(inet.Loopback(fam), 0), netip.AddrPort{}
+	return unknown, netip.AddrPort{}
 }

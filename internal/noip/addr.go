@@ -43,7 +43,7 @@ func readTarget(c *supervise.Call, s *sock, op string) (ap netip.AddrPort, unspe
 	case e != 0:
 		return ap, false, supervise.Fail(e), false
 	case !c.Valid():
-		return ap, false, supervise.Continue(), false
+		return ap, false, supervise.Fail(unix.EINTR), false
 	}
 	return ap, unspec, supervise.Result{}, true
 }

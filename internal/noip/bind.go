@@ -20,69 +20,84 @@ import (
 // receive at their name.
 //
 // A restarted bind (the program was interrupted while noip worked) asks for
-// the address the socket already has and succeeds again.
-func (p *Policy) bind(c *supervise.Call) supervise.Result {
-	kind, s, dup, r := p.classify(c, c.Int(0))
-	if kind == kindOther {
-		return r
+// the address the socket already has and succeeds again; a second bind
+// the program was told succeeded is EINVAL, as in TCP.
+func (p *Policy) bind(c *supervise.Call, set *Settings) supervise.Result {
+	t := p.lookup(c, set, c.Int(0))
+	if t.kind == kindOther {
+		return t.r
 	}
-	defer func() { unix.Close(dup) }()
-	set := p.settingsOf(c)
-	ap, _, r, ok := readTarget(c, s, "bind")
+	defer t.close()
+	ap, _, r, ok := readTarget(c, t.s, "bind")
 	if !ok {
 		return r
 	}
 	v := p.decide(set, config.OpBind, ap)
 	switch {
-	case kind == kindReal && v.Allow:
+	case t.kind == kindReal && v.Allow:
 		// noip binds it, with the address it checked.
-		if err := unix.Bind(dup, sockaddrFor(s.family, ap)); err != nil {
+		if err := unix.Bind(t.dup, sockaddrFor(t.s.family, ap)); err != nil {
 			return supervise.Fail(errnoOf(err)).WithNote(note(set, "bind %v: %v: %v", ap, v, err))
 		}
 		return supervise.Return(0).WithNote(note(set, "bind %v: %v", ap, v))
-	case kind == kindReal:
+	case t.kind == kindReal:
 		// A real socket the rules keep off ap becomes plastic first.
-		ns, nfd, err := p.plasticTwin(c, s, dup)
-		if err != nil {
-			return supervise.Fail(errnoOf(err))
+		if r, ok := p.plasticTwin(c, set, &t); !ok {
+			return r
 		}
-		unix.Close(dup)
-		s, dup = ns, nfd
 	case v.Allow:
-		return p.bindReal(c, s, dup, ap, v.String())
+		return p.bindReal(c, set, t.s, t.dup, ap, v.String())
 	}
+	s := t.s
 	if set.DirErr != nil {
 		return supervise.Fail(unix.EACCES).WithNote(note(set, "bind %v: %v", ap, set.DirErr))
 	}
-	reuse := sockoptBool(dup, unix.SOL_SOCKET, unix.SO_REUSEADDR)
+	reuse := sockoptBool(t.dup, unix.SOL_SOCKET, unix.SO_REUSEADDR)
 	for attempt := 0; ; attempt++ {
-		e, retry := p.bindLocked(s, set, ap, reuse)
+		e, retry := p.reserve(s, set, ap, reuse)
 		if retry && attempt == 0 {
 			p.prune() // the name may be held by a socket that is gone
 			continue
 		}
 		if e == 0 && s.typ == unix.SOCK_DGRAM {
-			e = p.materialize(s, dup, reuse)
+			e = p.materialize(s, t.dup, reuse)
 		}
 		if e != 0 {
 			return supervise.Fail(e).WithNote(note(set, "bind %v: plastic: %v", ap, e))
 		}
-		return supervise.Return(0).WithNote(note(set, "bind %v: plastic %s (%v)", s.local, s.dir.SockPath(inet.Name(s.local)), v))
+		p.mu.Lock()
+		s.bindSeen = true
+		local := s.local
+		p.mu.Unlock()
+		if a := local.Addr(); s.family == inet.AF_INET6 && a.Is6() && !a.Is4In6() && !a.IsUnspecified() {
+			// Bound to a specific IPv6 address, a socket is IPv6-only, as
+			// the kernel marks it.
+			if twin, e := s.opts.twinOf(s); e == 0 {
+				unix.SetsockoptInt(twin, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+			}
+		}
+		r := supervise.Return(0).WithNote(note(set, "bind %v: plastic %s (%v)", local, set.Dir.SockPath(endpointName(s.typ, local)), v))
+		r.Gone = func() {
+			p.mu.Lock()
+			s.bindSeen = false
+			p.mu.Unlock()
+		}
+		return r
 	}
 }
 
-// bindLocked reserves ap (or a free port of it) for s. retry reports that
+// reserve reserves ap (or a free port of it) for s. retry reports that
 // the name is reserved by another socket noip knows of, which may be gone.
-func (p *Policy) bindLocked(s *sock, set *Settings, ap netip.AddrPort, reuse bool) (e unix.Errno, retry bool) {
+func (p *Policy) reserve(s *sock, set *Settings, ap netip.AddrPort, reuse bool) (e unix.Errno, retry bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s.bound {
-		if s.bindReq == ap {
-			return 0, false
+		if s.bindReq == ap && !s.bindSeen {
+			return 0, false // the same bind again: it was interrupted
 		}
 		return unix.EINVAL, false
 	}
-	if s.connected || s.unixBound {
+	if s.connected || s.listening {
 		return unix.EINVAL, false
 	}
 	want := ap
@@ -90,7 +105,7 @@ func (p *Policy) bindLocked(s *sock, set *Settings, ap netip.AddrPort, reuse boo
 		found := false
 		for port := range set.candidatePorts {
 			try := netip.AddrPortFrom(ap.Addr(), port)
-			if p.reserved[set.Dir.Path+"/"+inet.Name(try)] == nil && !p.nameTaken(set.Dir, s, try) {
+			if p.reserved[set.Dir.Path+"/"+endpointName(s.typ, try)] == nil && !nameTaken(set.Dir, s.typ, try) {
 				ap, found = try, true
 				break
 			}
@@ -99,7 +114,7 @@ func (p *Policy) bindLocked(s *sock, set *Settings, ap netip.AddrPort, reuse boo
 			return unix.EADDRINUSE, false
 		}
 	} else {
-		if o := p.reserved[set.Dir.Path+"/"+inet.Name(ap)]; o != nil && o != s && !(reuse && o.reuse) {
+		if o := p.reserved[set.Dir.Path+"/"+endpointName(s.typ, ap)]; o != nil && o != s && !(reuse && o.reuse) && !(s.reusePort && o.reusePort) {
 			return unix.EADDRINUSE, true
 		}
 		if e := conflicts(set.Dir, s, ap, reuse, nil); e != 0 {
@@ -107,29 +122,32 @@ func (p *Policy) bindLocked(s *sock, set *Settings, ap netip.AddrPort, reuse boo
 		}
 	}
 	s.dir, s.local, s.bound, s.bindReq, s.reuse = set.Dir, ap, true, want, reuse
-	p.reserved[set.Dir.Path+"/"+inet.Name(ap)] = s
+	if s.named == unnamed {
+		p.reserved[set.Dir.Path+"/"+endpointName(s.typ, ap)] = s
+	}
 	return 0, false
 }
 
 // nameTaken reports whether an autoport candidate is visibly in use: its
 // endpoint file or its wildcard's exists. It does not ask whether the file
 // is stale; there are plenty of other ports.
-func (p *Policy) nameTaken(d *sockdir.Dir, s *sock, ap netip.AddrPort) bool {
-	if _, ok := d.Stat(inet.Name(ap)); ok {
+func nameTaken(d *sockdir.Dir, typ int, ap netip.AddrPort) bool {
+	if _, ok := d.Stat(endpointName(typ, ap)); ok {
 		return true
 	}
-	if _, ok := d.Stat(inet.Name(inet.Wildcard(ap))); ok {
+	if _, ok := d.Stat(endpointName(typ, inet.Wildcard(ap))); ok {
 		return true
 	}
 	return false
 }
 
 // conflicts reports EADDRINUSE when binding ap would clash with a live
-// endpoint as the kernel's rules for TCP have it: the same address, or a
-// wildcard and a specific address of the same port (a dual-stack IPv6
-// wildcard counting as the IPv4 wildcard too). A clash with a socket that
-// is not listening is allowed when both set SO_REUSEADDR; we only know our
-// own side, so any live non-listening holder clashes unless reuse is set.
+// endpoint as the kernel's rules for TCP and UDP have it: the same address,
+// or a wildcard and a specific address of the same port (a dual-stack IPv6
+// wildcard counting as the IPv4 wildcard too), of the same protocol. A
+// clash with a socket that is not listening is allowed when both set
+// SO_REUSEADDR; we only know our own side, so any live non-listening holder
+// clashes unless reuse is set. Sockets that both set SO_REUSEPORT share.
 func conflicts(d *sockdir.Dir, s *sock, ap netip.AddrPort, reuse bool, snap *sockdir.Snapshot) unix.Errno {
 	var names []string
 	if ap.Addr().IsUnspecified() {
@@ -139,7 +157,14 @@ func conflicts(d *sockdir.Dir, s *sock, ap netip.AddrPort, reuse bool, snap *soc
 		}
 		dual := ap.Addr().Is6() && !s.v6only
 		for _, e := range entries {
-			other, _ := inet.ParseName(e.Name)
+			if e.Datagram() != (s.typ == unix.SOCK_DGRAM) {
+				continue
+			}
+			name := e.Name
+			if e.Datagram() {
+				name = name[len(sockdir.UDP)+1:]
+			}
+			other, _ := inet.ParseName(name)
 			if other.Port() != ap.Port() {
 				continue
 			}
@@ -148,7 +173,7 @@ func conflicts(d *sockdir.Dir, s *sock, ap netip.AddrPort, reuse bool, snap *soc
 			}
 		}
 	} else {
-		names = []string{inet.Name(ap), inet.Name(inet.Wildcard(ap))}
+		names = []string{endpointName(s.typ, ap), endpointName(s.typ, inet.Wildcard(ap))}
 	}
 	for _, n := range names {
 		e, ok := d.Stat(n)
@@ -162,8 +187,12 @@ func conflicts(d *sockdir.Dir, s *sock, ap netip.AddrPort, reuse bool, snap *soc
 			}
 			snap = &sn
 		}
-		st, live := snap.Files[uint32(e.Ino)]
-		if live && (st.Listening || !reuse) {
+		st, live := snap.Files[e.ID]
+		switch {
+		case !live:
+		case s.reusePort && n == endpointName(s.typ, ap):
+			// A listener group, or a datagram group: joined at listen.
+		case st.Listening || !reuse:
 			return unix.EADDRINUSE
 		}
 	}
@@ -174,19 +203,20 @@ func conflicts(d *sockdir.Dir, s *sock, ap netip.AddrPort, reuse bool, snap *soc
 // own, and for a dual-stack IPv6 wildcard also the IPv4 wildcard of its
 // port, as a hard link, so IPv4 clients find it and IPv4 binds clash with it.
 func endpointNames(s *sock) []string {
-	names := []string{inet.Name(s.local)}
+	names := []string{s.endpointName()}
 	if s.family == inet.AF_INET6 && s.local.Addr() == netip.IPv6Unspecified() && !s.v6only {
-		names = append(names, inet.Name(netip.AddrPortFrom(netip.IPv4Unspecified(), s.local.Port())))
+		names = append(names, endpointName(s.typ, netip.AddrPortFrom(netip.IPv4Unspecified(), s.local.Port())))
 	}
 	return names
 }
 
 // materialize gives a bound socket its endpoint file (and link), replacing
 // stale files in the way, under the directory lock so that a concurrent
-// noip never loses a file it just bound.
-func (p *Policy) materialize(s *sock, dup int, reuse bool) unix.Errno {
+// noip never loses a file it just bound. fd is the socket to bind: the
+// plastic socket itself, or a new one that replaces it.
+func (p *Policy) materialize(s *sock, fd int, reuse bool) unix.Errno {
 	p.mu.Lock()
-	d, local, done := s.dir, s.local, s.unixBound
+	d, local, done := s.dir, s.local, s.named == nameFile
 	p.mu.Unlock()
 	if done {
 		return 0
@@ -205,13 +235,13 @@ func (p *Policy) materialize(s *sock, dup int, reuse bool) unix.Errno {
 	names := endpointNames(s)
 	for _, n := range names {
 		if e, ok := d.Stat(n); ok {
-			if st, live := snap.Files[uint32(e.Ino)]; live && st.Listening {
+			if st, live := snap.Files[e.ID]; live && (st.Listening || s.typ == unix.SOCK_DGRAM) {
 				return unix.EADDRINUSE
 			}
 			d.Remove(n)
 		}
 	}
-	if err := unix.Bind(dup, &unix.SockaddrUnix{Name: d.SockPath(names[0])}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: d.SockPath(names[0])}); err != nil {
 		return errnoOf(err)
 	}
 	for _, n := range names[1:] {
@@ -221,8 +251,8 @@ func (p *Policy) materialize(s *sock, dup int, reuse bool) unix.Errno {
 		}
 	}
 	p.mu.Lock()
-	s.unixBound = true
-	key := d.Path + "/" + inet.Name(local)
+	s.named = nameFile
+	key := d.Path + "/" + endpointName(s.typ, local)
 	if p.reserved[key] == s {
 		delete(p.reserved, key)
 	}
@@ -241,72 +271,3 @@ func (p *Policy) materialize(s *sock, dup int, reuse bool) unix.Errno {
 // sweepEvery is how many endpoints a supervisor creates between sweeps of
 // their directory.
 const sweepEvery = 64
-
-// listen: a plastic stream socket starts listening at its endpoint file.
-// An unbound one is bound first to the wildcard address and a free port,
-// as TCP does.
-func (p *Policy) listen(c *supervise.Call) supervise.Result {
-	s, dup, r, ok := p.lookup(c, c.Int(0))
-	if !ok {
-		return r
-	}
-	defer unix.Close(dup)
-	if s.typ != unix.SOCK_STREAM {
-		return supervise.Continue() // the kernel says EOPNOTSUPP
-	}
-	set := p.settingsOf(c)
-	backlog := int(c.Int(1))
-	p.mu.Lock()
-	bound, connected := s.bound, s.connected
-	p.mu.Unlock()
-	if connected {
-		return supervise.Fail(unix.EINVAL)
-	}
-	if set.DirErr != nil && !bound {
-		return supervise.Fail(unix.EACCES).WithNote(note(set, "listen: %v", set.DirErr))
-	}
-	reuse := sockoptBool(dup, unix.SOL_SOCKET, unix.SO_REUSEADDR)
-	if !bound {
-		any := netip.AddrPortFrom(inet.Unspecified(s.family), 0)
-		if v := p.decide(set, config.OpBind, any); v.Allow {
-			return p.listenReal(c, s, dup, backlog, v.String())
-		}
-		if e, _ := p.bindLocked(s, set, any, reuse); e != 0 {
-			return supervise.Fail(e)
-		}
-	}
-	if e := p.materialize(s, dup, reuse); e != 0 {
-		return supervise.Fail(e).WithNote(note(set, "listen %v: %v", s.local, e))
-	}
-	if err := unix.Listen(dup, backlog); err != nil {
-		return supervise.Fail(errnoOf(err))
-	}
-	p.mu.Lock()
-	s.listening = true
-	p.mu.Unlock()
-	return supervise.Return(0).WithNote(note(set, "listen %v: plastic %s", s.local, s.dir.SockPath(inet.Name(s.local))))
-}
-
-// listenReal: listen on an unbound socket, where realbind allows the
-// wildcard address, makes it a real socket bound by the kernel.
-func (p *Policy) listenReal(c *supervise.Call, s *sock, dup, backlog int, why string) supervise.Result {
-	fd, err := p.realTwin(s, dup)
-	if err != nil {
-		return supervise.Fail(errnoOf(err))
-	}
-	defer unix.Close(fd)
-	if err := unix.Listen(fd, backlog); err != nil {
-		return supervise.Fail(errnoOf(err))
-	}
-	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
-	if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
-		return supervise.Fail(errnoOf(err))
-	}
-	return supervise.Return(0).WithNote(note(p.settingsOf(c), "listen: %s", why))
-}
-
-// sockoptBool reads a boolean socket option of the plastic socket itself.
-func sockoptBool(fd, level, name int) bool {
-	v, err := unix.GetsockoptInt(fd, level, name)
-	return err == nil && v != 0
-}

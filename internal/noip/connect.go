@@ -1,7 +1,8 @@
 package noip
 
 import (
-	"errors"
+	"fmt"
+	mrand "math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -9,7 +10,6 @@ import (
 
 	"noip/internal/config"
 	"noip/internal/inet"
-	"noip/internal/seccomp"
 	"noip/internal/sockdir"
 	"noip/internal/supervise"
 )
@@ -17,66 +17,71 @@ import (
 // connect: a plastic stream socket connects to the endpoint file of the
 // address, else of its wildcard (an IPv4 address also reaching a dual-stack
 // IPv6 wildcard, whose file links the IPv4 wildcard name). Nobody there is
-// ECONNREFUSED, as from a real host. An unbound socket is first bound to the
-// loopback address of its family and a free port, under an abstract name
-// that also carries the dialled address, so the server can report both ends.
-// (A connect that is refused keeps that name, as a TCP socket keeps its
-// port; a later connect of the same socket elsewhere still works, but the
-// server of that one sees its own address where the dialled one goes.)
+// ECONNREFUSED, as from a real host. An unbound socket is first bound to
+// the address impbind says (else the loopback address of its family) and a
+// free port; a socket bound to a wildcard address gets the source address
+// the kernel would pick for the destination. Its Unix socket gets an
+// abstract name that carries its address and the dialled one, so the
+// server can report both ends; a random part makes the name unguessable,
+// so that no other user can squat it.
 //
 // A connect restarted after noip connected (the program was interrupted)
 // succeeds; a further one is EISCONN, as in TCP.
-func (p *Policy) connect(c *supervise.Call) supervise.Result {
-	kind, s, dup, r := p.classify(c, c.Int(0))
-	if kind == kindOther {
-		return r
+func (p *Policy) connect(c *supervise.Call, set *Settings) supervise.Result {
+	t := p.lookup(c, set, c.Int(0))
+	if t.kind == kindOther {
+		return t.r
 	}
-	set := p.settingsOf(c)
-	ap, unspec, r, ok := readTarget(c, s, "connect")
+	ap, unspec, r, ok := readTarget(c, t.s, "connect")
 	if !ok {
-		unix.Close(dup)
+		t.close()
 		return r
 	}
 	if unspec {
-		defer unix.Close(dup)
-		if kind == kindReal {
+		defer t.close()
+		if t.kind == kindReal {
 			// Dissolving a real socket's association: noip does it with
 			// the AF_UNSPEC address it read, as the kernel would.
-			if err := sockdir.ConnectUnspec(dup); err != nil {
+			if err := sockdir.ConnectUnspec(t.dup); err != nil {
 				return supervise.Fail(errnoOf(err))
 			}
 			return supervise.Return(0)
 		}
-		return p.disconnect(s)
+		if t.s.typ == unix.SOCK_DGRAM {
+			return p.disconnectDgram(t.s, t.dup)
+		}
+		return p.disconnect(t.s)
 	}
 	v := p.decide(set, config.OpConnect, ap)
 	switch {
-	case kind == kindReal && v.Allow:
-		return p.connectRealSocket(c, s, dup, ap, v.String())
-	case kind == kindReal:
-		ns, nfd, err := p.plasticTwin(c, s, dup)
-		unix.Close(dup)
-		if err != nil {
-			return supervise.Fail(errnoOf(err))
+	case t.kind == kindReal && v.Allow:
+		return p.connectRealSocket(c, set, t.dup, t.s.family, ap, v.String())
+	case t.kind == kindReal:
+		if r, ok := p.plasticTwin(c, set, &t); !ok {
+			t.close()
+			return r
 		}
-		s, dup = ns, nfd
 	case v.Allow:
-		defer unix.Close(dup)
-		return p.connectReal(c, s, dup, ap, v.String())
+		defer t.close()
+		return p.connectReal(c, set, t.s, t.dup, ap, v.String())
 	}
-	return p.connectPlastic(c, s, dup, set, ap, v)
+	if t.s.typ == unix.SOCK_DGRAM {
+		defer t.close()
+		return p.connectDgram(c, set, t.s, t.dup, ap, v)
+	}
+	return p.connectPlastic(c, set, t.s, t.dup, ap, v)
 }
 
 // connectPlastic connects plastic socket s (dup is ours to close) to the
 // endpoint of ap.
-func (p *Policy) connectPlastic(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, v config.Verdict) supervise.Result {
-	if s.typ != unix.SOCK_STREAM {
-		unix.Close(dup)
-		return supervise.Fail(unix.EOPNOTSUPP) // plastic UDP: a later issue
-	}
+func (p *Policy) connectPlastic(c *supervise.Call, set *Settings, s *sock, dup int, ap netip.AddrPort, v config.Verdict) supervise.Result {
 	if set.DirErr != nil {
 		unix.Close(dup)
 		return supervise.Fail(unix.EACCES).WithNote(note(set, "connect %v: %v", ap, set.DirErr))
+	}
+	if e := connectable(ap); e != 0 {
+		unix.Close(dup)
+		return supervise.Fail(e)
 	}
 
 	p.mu.Lock()
@@ -86,11 +91,7 @@ func (p *Policy) connectPlastic(c *supervise.Call, s *sock, dup int, set *Settin
 		p.mu.Unlock()
 		unix.Close(dup)
 		return supervise.Return(0) // restarted after noip connected
-	case s.connected:
-		p.mu.Unlock()
-		unix.Close(dup)
-		return supervise.Fail(unix.EISCONN)
-	case s.listening:
+	case s.connected, s.listening:
 		p.mu.Unlock()
 		unix.Close(dup)
 		return supervise.Fail(unix.EISCONN)
@@ -115,8 +116,7 @@ func (p *Policy) connectPlastic(c *supervise.Call, s *sock, dup int, set *Settin
 		case unix.EAGAIN:
 			// The listener's backlog is full. TCP would retry its SYN; we
 			// retry the connect off the loop while the program waits.
-			go p.connectLater(c, s, dup, set, ap, path, v)
-			return supervise.Async()
+			return c.Go(func() supervise.Result { return p.connectLater(c, s, dup, set, ap, path, v) })
 		case unix.ECONNREFUSED, unix.ENOENT:
 		default:
 			unix.Close(dup)
@@ -124,7 +124,32 @@ func (p *Policy) connectPlastic(c *supervise.Call, s *sock, dup int, set *Settin
 		}
 	}
 	unix.Close(dup)
+	p.refused(s)
 	return supervise.Fail(unix.ECONNREFUSED).WithNote(note(set, "connect %v: plastic, nothing listens there (%v)", ap, v))
+}
+
+// connectable reports the errno the kernel gives a TCP connect to an
+// address no host can have: broadcast and multicast ones.
+func connectable(ap netip.AddrPort) unix.Errno {
+	a := ap.Addr().Unmap()
+	switch {
+	case a.IsMulticast():
+		return unix.ENETUNREACH
+	case a.Is4() && (a == netip.AddrFrom4([4]byte{255, 255, 255, 255})):
+		return unix.ENETUNREACH
+	}
+	return 0
+}
+
+// refused undoes the implicit bind of a connect that found no listener:
+// the port goes back, as TCP releases one it picked itself.
+func (p *Policy) refused(s *sock) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.bound && !s.bindSeen && !s.bindReq.IsValid() {
+		p.release(s)
+		s.bound, s.local = false, netip.AddrPort{}
+	}
 }
 
 // connected records a successful connect and answers it.
@@ -163,14 +188,10 @@ func connectNow(fd int, path string) unix.Errno {
 	return 0
 }
 
-// connectTimeout is how long a connect to a listener whose backlog stays
-// full is retried, about as long as Linux retries a TCP SYN.
-const connectTimeout = 2 * time.Minute
-
-// connectLater retries a connect whose listener's backlog was full, until
-// it succeeds, the listener goes, the program stops waiting, or the
-// attempt times out (ETIMEDOUT, as TCP's would).
-func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, path string, v config.Verdict) {
+// connectLater retries, off the loop, a connect whose listener's backlog
+// was full, until it succeeds, the listener goes, the program stops
+// waiting, or the attempt times out (ETIMEDOUT, as TCP's would).
+func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings, ap netip.AddrPort, path string, v config.Verdict) supervise.Result {
 	defer unix.Close(dup)
 	delay := 100 * time.Microsecond
 	deadline := time.Now().Add(connectTimeout)
@@ -178,56 +199,63 @@ func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings
 		time.Sleep(delay)
 		delay = min(2*delay, 50*time.Millisecond)
 		if !c.Valid() {
-			return
+			return supervise.Fail(unix.EINTR) // nobody hears it
 		}
 		if time.Now().After(deadline) {
-			c.Answer(supervise.Fail(unix.ETIMEDOUT))
-			return
+			return supervise.Fail(unix.ETIMEDOUT)
 		}
 		switch e := connectNow(dup, path); e {
 		case 0:
-			r := p.connected(s, set, ap, path, v)
-			if err := c.Answer(r); errors.Is(err, seccomp.ErrGone) {
-				r.Gone()
-			}
-			return
+			return p.connected(s, set, ap, path, v)
 		case unix.EAGAIN:
+		case unix.ENOENT:
+			return supervise.Fail(unix.ECONNREFUSED)
 		default:
-			if e == unix.ENOENT {
-				e = unix.ECONNREFUSED
-			}
-			c.Answer(supervise.Fail(e))
-			return
+			return supervise.Fail(e)
 		}
 	}
 }
 
 // nameClient gives a connecting socket its abstract name: its bound
-// address, or the loopback address and a free port.
+// address, or the address impbind says and a free port.
 func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrPort) unix.Errno {
 	p.mu.Lock()
-	if s.unixBound {
-		p.mu.Unlock()
-		return 0
-	}
-	local, bound := s.local, s.bound
-	key := ""
-	if bound && s.dir != nil {
-		key = s.dir.Path + "/" + inet.Name(local)
-	}
+	named, local, bound := s.named, s.local, s.bound
 	p.mu.Unlock()
+	if named != unnamed {
+		return 0
+	}
+	dialled = inet.Unmap(dialled)
+	if bound && local.Addr().IsUnspecified() {
+		// Bound to the wildcard: the kernel would pick the source address
+		// of the route to the destination.
+		local = netip.AddrPortFrom(p.sourceAddr(reportable(dialled, s.family).Addr()), local.Port())
+	}
 	try := func(l netip.AddrPort) unix.Errno {
-		name := "\x00" + inet.ClientName(l, dialled)
-		if err := unix.Bind(dup, &unix.SockaddrUnix{Name: name}); err != nil {
-			return errnoOf(err)
-		}
+		key := set.Dir.Path + "/" + inet.Name(l) + ">" + inet.Name(dialled)
 		p.mu.Lock()
-		s.local, s.bound, s.unixBound = l, true, true
-		if key != "" && p.reserved[key] == s {
-			delete(p.reserved, key)
+		if o := p.clients[key]; o != nil && o != s {
+			p.mu.Unlock()
+			return unix.EADDRINUSE
 		}
 		p.mu.Unlock()
-		return 0
+		for range 4 {
+			name := "\x00" + inet.ClientName(fmt.Sprintf("%016x", mrand.Uint64()), l, dialled)
+			err := unix.Bind(dup, &unix.SockaddrUnix{Name: name})
+			if err == unix.EADDRINUSE {
+				continue // someone has that name: draw another
+			}
+			if err != nil {
+				return errnoOf(err)
+			}
+			p.mu.Lock()
+			p.release(s)
+			s.local, s.bound, s.named, s.client = l, true, nameClient, key
+			p.clients[key] = s
+			p.mu.Unlock()
+			return 0
+		}
+		return unix.EADDRNOTAVAIL
 	}
 	if bound {
 		return try(local)
@@ -242,7 +270,13 @@ func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrP
 		l := netip.AddrPortFrom(addr, port)
 		// Never the dialled endpoint itself: Go, for one, takes local ==
 		// remote for a TCP self-connect and drops the connection.
-		if l == inet.Unmap(dialled) {
+		if l == dialled {
+			continue
+		}
+		p.mu.Lock()
+		held := p.reserved[set.Dir.Path+"/"+inet.Name(l)] != nil
+		p.mu.Unlock()
+		if held {
 			continue
 		}
 		switch e := try(l); e {
@@ -256,9 +290,41 @@ func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrP
 	return unix.EADDRNOTAVAIL
 }
 
-// disconnect handles connect(AF_UNSPEC). TCP allows it to dissolve an
-// association; a Unix stream socket cannot be un-connected, so noip refuses
-// it on a connected socket and accepts it on an unconnected one.
+// sourceAddr is the source address the kernel picks for a connection to
+// dst: the address of the route's interface. noip asks the kernel by
+// connecting a UDP socket, which sends nothing. An address the machine
+// has no route to (a plastic network's pretend host) gets the loopback
+// address of its family.
+func (p *Policy) sourceAddr(dst netip.Addr) netip.Addr {
+	fam, i := unix.AF_INET, 0
+	if dst.Is6() && !dst.Is4In6() {
+		fam, i = unix.AF_INET6, 1
+	}
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
+	if p.probes[i] < 0 {
+		fd, err := unix.Socket(fam, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return inet.Loopback(fam)
+		}
+		p.probes[i] = fd
+	}
+	fd := p.probes[i]
+	if err := unix.Connect(fd, sockaddrFor(fam, netip.AddrPortFrom(dst.Unmap(), 9))); err != nil {
+		return inet.Loopback(fam)
+	}
+	ap, _ := localAddr(fd)
+	sockdir.ConnectUnspec(fd)
+	if !ap.IsValid() {
+		return inet.Loopback(fam)
+	}
+	return ap.Addr()
+}
+
+// disconnect handles connect(AF_UNSPEC) on a stream socket. TCP allows it
+// to dissolve an association; a Unix stream socket cannot be un-connected,
+// so noip refuses it on a connected socket and accepts it on an
+// unconnected one.
 func (p *Policy) disconnect(s *sock) supervise.Result {
 	p.mu.Lock()
 	defer p.mu.Unlock()

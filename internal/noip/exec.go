@@ -1,7 +1,6 @@
 package noip
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 
@@ -11,14 +10,50 @@ import (
 )
 
 // execve, execveat: a process that executes a program starts over with the
-// new program's environment, so its cached settings go. A setuid, setgid
-// or file-capability program is about to run without its privileges (the
-// filter needs no_new_privs): noip says so, once per program.
+// settings of the environment it passes (read from its memory now, so
+// nothing the program later does to its environment block changes them),
+// once the execve succeeds; children it forked before keep the old ones.
+// A setuid, setgid or file-capability program is about to run without its
+// privileges (the filter needs no_new_privs): noip says so, once per
+// program. That check looks the path up, which may block (a FUSE mount),
+// so it runs off the loop, and the call goes on at once.
 func (p *Policy) execve(c *supervise.Call) supervise.Result {
-	c.Proc.SetData(nil)
-	path := p.execPath(c)
-	if path == "" || !privileged(path) {
-		return supervise.Continue()
+	cur := p.stateOf(c)
+	envp := c.Arg(2)
+	if c.Name == "execveat" {
+		envp = c.Arg(3)
+	}
+	var env []string
+	var err error
+	if envp != 0 {
+		env, err = c.Proc.ReadStrings(envp, 1<<16, 128<<10)
+	}
+	switch {
+	case err == nil:
+		c.Exec(&procState{settings: p.settingsFor(env)})
+	case cur.blind:
+		// A non-dumpable process: its memory is closed to noip. The new
+		// program, dumpable again, keeps the settings it had.
+		c.Exec(&procState{settings: cur.settings})
+	}
+	if path := p.execPath(c); path != "" {
+		select {
+		case p.slowOps <- struct{}{}:
+			go func() {
+				defer func() { <-p.slowOps }()
+				p.warnPrivileged(c, path)
+			}()
+		default: // many lookups hang already: skip the warning
+		}
+	}
+	return supervise.Continue()
+}
+
+// warnPrivileged says, once per program, that path would run with
+// privileges it does not get under noip.
+func (p *Policy) warnPrivileged(c *supervise.Call, path string) {
+	if !privileged(path) {
+		return
 	}
 	p.setMu.Lock()
 	if p.warned == nil {
@@ -27,12 +62,9 @@ func (p *Policy) execve(c *supervise.Call) supervise.Result {
 	first := !p.warned[path]
 	p.warned[path] = true
 	p.setMu.Unlock()
-	if !first {
-		return supervise.Continue()
+	if first {
+		c.Log(path + " is setuid, setgid or has file capabilities: under noip it runs without those privileges")
 	}
-	r := supervise.Continue()
-	r.Warn = path + " is setuid, setgid or has file capabilities: under noip it runs without those privileges"
-	return r
 }
 
 // execPath is the file an execve or execveat names, as the supervisor
@@ -43,26 +75,23 @@ func (p *Policy) execPath(c *supervise.Call) string {
 	if c.Name == "execveat" {
 		ptr, dirfd = c.Arg(1), c.Int(0)
 	}
-	b, err := c.Read(ptr, 4096)
+	path, err := c.Proc.ReadCString(ptr, 4096)
 	if err != nil {
-		// The string may end before an unmapped page: read less.
-		if b, err = c.Read(ptr, 256); err != nil {
-			return ""
-		}
+		return ""
 	}
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
+	pid := c.Tid()
+	if pr := c.Process(); pr != nil {
+		pid = pr.Pid // a non-leader thread's tid is gone after a successful execve
 	}
-	path := string(b)
 	switch {
 	case path == "":
 		return ""
 	case strings.HasPrefix(path, "/"):
 		return path
 	case dirfd == unix.AT_FDCWD:
-		return "/proc/" + strconv.Itoa(c.Tid()) + "/cwd/" + path
+		return "/proc/" + strconv.Itoa(pid) + "/cwd/" + path
 	}
-	return "/proc/" + strconv.Itoa(c.Tid()) + "/fd/" + strconv.Itoa(int(dirfd)) + "/" + path
+	return "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(int(dirfd)) + "/" + path
 }
 
 // privileged reports a file that would gain privileges when executed.

@@ -26,6 +26,8 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 		sockoptRule("getsockopt"),
 		seccomp.Always("io_uring_setup", seccomp.Errno(uint16(unix.ENOSYS))),
 		newListener,
+		setNotDumpable,
+		seccomp.Always("pidfd_getfd", seccomp.Notify),
 	}
 	for _, n := range notifyAlways {
 		native = append(native, seccomp.Always(n, seccomp.Notify))
@@ -65,11 +67,20 @@ var newListener = seccomp.Rule{Syscall: "seccomp", Cases: []seccomp.Case{{When: 
 	seccomp.BitsSet{Arg: 1, Mask: unix.SECCOMP_FILTER_FLAG_NEW_LISTENER},
 }, Then: seccomp.Notify}}, Else: seccomp.Allow}
 
-// sockoptRule notifies option calls at the levels noip fakes, and the few
-// SOL_SOCKET names a Unix socket answers differently.
+// setNotDumpable notifies prctl(PR_SET_DUMPABLE, 0), after which noip can
+// no longer see into the process (see blind.go).
+var setNotDumpable = seccomp.Rule{Syscall: "prctl", Cases: []seccomp.Case{{When: []seccomp.ArgTest{
+	seccomp.Low32In{Arg: 0, Values: []uint32{unix.PR_SET_DUMPABLE}},
+	seccomp.Low32In{Arg: 1, Values: []uint32{0}},
+}, Then: seccomp.Notify}}, Else: seccomp.Allow}
+
+// sockoptRule notifies option calls at every level but SOL_SOCKET (a Unix
+// socket answers them all unlike an Internet one, unknown levels too), and
+// the few SOL_SOCKET names a Unix socket answers differently.
 func sockoptRule(name string) seccomp.Rule {
+	solSocket := seccomp.Low32In{Arg: 1, Values: []uint32{unix.SOL_SOCKET}}
 	return seccomp.Rule{Syscall: name, Cases: []seccomp.Case{
-		{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 1, Values: []uint32{solIP, solTCP, solUDP, solIPv6, solUDPLite}}}, Then: seccomp.Notify},
-		{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 1, Values: []uint32{unix.SOL_SOCKET}}, seccomp.Low32In{Arg: 2, Values: solSocketNames}}, Then: seccomp.Notify},
-	}, Else: seccomp.Allow}
+		{When: []seccomp.ArgTest{solSocket, seccomp.Low32In{Arg: 2, Values: solSocketNames}}, Then: seccomp.Notify},
+		{When: []seccomp.ArgTest{solSocket}, Then: seccomp.Allow},
+	}, Else: seccomp.Notify}
 }

@@ -17,18 +17,16 @@ var ifAddrIoctls = []uint32{unix.SIOCGIFADDR, unix.SIOCGIFDSTADDR, unix.SIOCGIFB
 const sizeofIfreq = 40
 
 // ioctl: SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR and SIOCGIFDSTADDR on
-// a plastic AF_INET socket are answered by a real AF_INET socket of noip's,
-// as on the socket the program asked for (Java and Gradle enumerate
-// interfaces this way). An AF_INET6 socket answers ENOTTY, as a real one.
-func (p *Policy) ioctl(c *supervise.Call) supervise.Result {
-	s, dup, r, ok := p.lookup(c, c.Int(0))
+// a plastic socket are answered by its twin, a real Internet socket of the
+// family the program asked for (Java and Gradle enumerate interfaces this
+// way); an AF_INET6 socket so answers as a real one does.
+func (p *Policy) ioctl(c *supervise.Call, set *Settings) supervise.Result {
+	t, ok := p.plastic(c, set, c.Int(0))
 	if !ok {
-		return r
+		return t.r
 	}
-	unix.Close(dup)
-	if s.family != inet.AF_INET {
-		return supervise.Fail(unix.ENOTTY)
-	}
+	t.close()
+	s := t.s
 	// struct ifreq: the interface name (IFNAMSIZ bytes), then the answer.
 	var ifr [sizeofIfreq]byte
 	if err := c.Proc.Read(c.Arg(2), ifr[:]); err != nil {
@@ -44,11 +42,11 @@ func (p *Policy) ioctl(c *supervise.Call) supervise.Result {
 	if err != nil {
 		return supervise.Fail(unix.ENODEV)
 	}
-	fd, err := p.inetSocket()
-	if err != nil {
-		return supervise.Fail(errnoOf(err))
+	twin, e := s.opts.twinOf(s)
+	if e != 0 {
+		return supervise.Fail(e)
 	}
-	if err := unix.IoctlIfreq(fd, uint(uint32(c.Arg(1))), req); err != nil {
+	if err := unix.IoctlIfreq(twin, uint(uint32(c.Arg(1))), req); err != nil {
 		return supervise.Fail(errnoOf(err))
 	}
 	a, err := req.Inet4Addr()
@@ -60,19 +58,4 @@ func (p *Policy) ioctl(c *supervise.Call) supervise.Result {
 		return supervise.Fail(unix.EFAULT)
 	}
 	return supervise.Return(0)
-}
-
-// inetSocket returns noip's own unbound, unconnected AF_INET socket, made
-// on first use, for interface queries.
-func (p *Policy) inetSocket() (int, error) {
-	p.setMu.Lock()
-	defer p.setMu.Unlock()
-	if p.inet4 < 0 {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return -1, err
-		}
-		p.inet4 = fd
-	}
-	return p.inet4, nil
 }

@@ -10,13 +10,16 @@ import (
 )
 
 // getsockname: a plastic socket's name is its Internet address; unbound, it
-// is the unspecified address of its family, port 0, as in TCP.
-func (p *Policy) getsockname(c *supervise.Call) supervise.Result {
-	s, dup, r, ok := p.lookup(c, c.Int(0))
+// is the unspecified address of its family, port 0, as in TCP. A socket
+// bound to a wildcard address that has connected reports the source
+// address the kernel would have picked.
+func (p *Policy) getsockname(c *supervise.Call, set *Settings) supervise.Result {
+	t, ok := p.plastic(c, set, c.Int(0))
 	if !ok {
-		return r
+		return t.r
 	}
-	unix.Close(dup)
+	t.close()
+	s := t.s
 	p.mu.Lock()
 	ap := netip.AddrPortFrom(inet.Unspecified(s.family), 0)
 	if s.bound {
@@ -31,12 +34,13 @@ func (p *Policy) getsockname(c *supervise.Call) supervise.Result {
 
 // getpeername: a connected plastic socket's peer is the Internet address it
 // dialled, or for an accepted one, the client's address.
-func (p *Policy) getpeername(c *supervise.Call) supervise.Result {
-	s, dup, r, ok := p.lookup(c, c.Int(0))
+func (p *Policy) getpeername(c *supervise.Call, set *Settings) supervise.Result {
+	t, ok := p.plastic(c, set, c.Int(0))
 	if !ok {
-		return r
+		return t.r
 	}
-	unix.Close(dup)
+	t.close()
+	s := t.s
 	p.mu.Lock()
 	ap, connected := s.peer, s.connected
 	p.mu.Unlock()

@@ -5,12 +5,17 @@
 // program asked for a TCP or UDP one. Handlers translate Internet addresses
 // to endpoint files in the process's socket directory and back. They never
 // copy stream data: once connected, plastic sockets are kernel Unix sockets
-// end to end, and noip is out of the data path.
+// end to end, and noip is out of the data path. Datagrams sent to or
+// received from an address pass through noip, which translates the address.
+//
+// No handler lets a call whose fd or address could involve a real Internet
+// socket run in the kernel unchecked: noip performs such calls itself, on
+// the object it checked, or fails them.
 package noip
 
 import (
 	"fmt"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net/netip"
 	"sync"
 
@@ -26,21 +31,26 @@ import (
 // Policy holds the state noip keeps for one supervised tree: the plastic
 // sockets it made and the settings of the processes it serves.
 type Policy struct {
-	rootEnv []string
-	root    func() *Settings // for processes whose environment cannot be read
+	root *future // the settings of CMD's environment (the supervisor's)
 
 	mu        sync.Mutex
 	socks     map[uint64]*sock
 	reserved  map[string]*sock // deferred binds: dir path + "/" + name
+	clients   map[string]*sock // client names in use: dir path + "/" + name
 	pruneAt   int
 	endpoints int // endpoint files made, for the periodic sweep
 
 	setMu    sync.Mutex
 	settings map[string]*Settings // by environment digest
 	dirs     map[string]*sockdir.Dir
-	locals   *config.InterfaceLocals
 	warned   map[string]bool // privileged programs already warned about
-	inet4    int             // an unbound AF_INET socket for interface ioctls, or -1
+	probes   [2]int          // UDP sockets that find source addresses, by family, or -1
+
+	localMu sync.Mutex
+	locals  *config.InterfaceLocals
+
+	// slowOps bounds the goroutines doing path lookups a program chose.
+	slowOps chan struct{}
 }
 
 // New returns a policy whose root settings come from env, the
@@ -49,25 +59,38 @@ func New(env []string) *Policy {
 	p := &Policy{
 		socks:    make(map[uint64]*sock),
 		reserved: make(map[string]*sock),
+		clients:  make(map[string]*sock),
 		pruneAt:  1024,
 		settings: make(map[string]*Settings),
 		dirs:     make(map[string]*sockdir.Dir),
-		inet4:    -1,
+		probes:   [2]int{-1, -1},
+		slowOps:  make(chan struct{}, 16),
 	}
-	// Computed on first need, not before the loop starts: CMD's execve
-	// waits for the loop.
-	p.rootEnv = env
-	p.root = sync.OnceValue(func() *Settings { return p.SettingsFromEnv(p.rootEnv) })
+	p.root = p.settingsFor(env)
 	return p
 }
 
 // Root returns the settings of the supervisor's own environment (CMD's
-// initial one), which apply to processes whose environment cannot be read.
-func (p *Policy) Root() *Settings { return p.root() }
+// initial one), waiting for them.
+func (p *Policy) Root() *Settings {
+	<-p.root.done
+	return p.root.set
+}
+
+// handler is a handler that is given the caller's settings.
+type handler func(c *supervise.Call, set *Settings) supervise.Result
 
 // Handlers returns the handler of every call the noip filter notifies.
 func (p *Policy) Handlers() supervise.Handlers {
-	return supervise.Handlers{
+	h := supervise.Handlers{
+		"execve":   p.execve,
+		"execveat": p.execve,
+		"seccomp":  p.seccomp,
+		// Neither needs settings: they keep track of what noip can see.
+		"prctl":       p.dumpable,
+		"pidfd_getfd": p.pidfdGetfd,
+	}
+	for name, f := range map[string]handler{
 		"socket":      p.socket,
 		"socketcall":  p.socketcall,
 		"bind":        p.bind,
@@ -79,10 +102,27 @@ func (p *Policy) Handlers() supervise.Handlers {
 		"getpeername": p.getpeername,
 		"setsockopt":  p.setsockopt,
 		"getsockopt":  p.getsockopt,
-		"execve":      p.execve,
-		"execveat":    p.execve,
 		"ioctl":       p.ioctl,
-		"seccomp":     p.seccomp,
+	} {
+		h[name] = p.withSettings(f)
+	}
+	return h
+}
+
+// Configure sets the supervisor's process hooks: how a process's state is
+// inherited, and what an orphan starts with.
+func (p *Policy) Configure(sv *supervise.Supervisor) {
+	sv.Orphan = p.orphan
+	sv.Inherit = inherit
+}
+
+// withSettings resolves the caller's settings once, when the call
+// arrives, and hands them to h; a call whose settings are still being
+// worked out waits for them off the loop.
+func (p *Policy) withSettings(h handler) supervise.HandlerFunc {
+	return func(c *supervise.Call) supervise.Result {
+		f := p.stateOf(c).settings
+		return c.When(f.done, func() supervise.Result { return h(c, f.set) })
 	}
 }
 
@@ -91,13 +131,22 @@ func (p *Policy) Handlers() supervise.Handlers {
 func (s *Settings) candidatePorts(yield func(uint16) bool) {
 	lo, hi := int(s.Ports.Min), int(s.Ports.Max)
 	n := hi - lo + 1
-	start := rand.IntN(n)
+	start := mrand.IntN(n)
 	for i := range n {
 		if !yield(uint16(lo + (start+i)%n)) {
 			return
 		}
 	}
 }
+
+// nameKind is what name a plastic socket's Unix socket has.
+type nameKind uint8
+
+const (
+	unnamed    nameKind = iota
+	nameFile            // its endpoint file in the socket directory
+	nameClient          // an abstract client name (connecting stream sockets)
+)
 
 // sock is what noip knows of one plastic socket, keyed by its inode: stable
 // across dup, fork and fd passing.
@@ -112,8 +161,12 @@ type sock struct {
 	local     netip.AddrPort // bound address, valid if bound
 	bound     bool
 	bindReq   netip.AddrPort // the address the program's bind asked for
-	unixBound bool           // the Unix socket itself has a name
+	bindSeen  bool           // the program was told a bind succeeded
+	named     nameKind
+	client    string // its client name's key in Policy.clients
 	listening bool
+	backlog   int            // as listen was given it
+	accepted  bool           // an accepted connection (else a client, once connected)
 	peer      netip.AddrPort // remote address the program sees, if connected
 	connected bool
 	// connectSeen: a connect succeeded and the program was told so;
@@ -121,50 +174,109 @@ type sock struct {
 	connectSeen bool
 	v6only      bool
 	reuse       bool // SO_REUSEADDR at bind time
-	opts        map[optKey][]byte
+	reusePort   bool // SO_REUSEPORT set: may join a listener group
+	// holder is the process and fd number of the last call that used the
+	// socket: where noip finds the socket again to make it a listener
+	// group's shared socket.
+	holder holder
+
+	opts optState // options, held by a real twin socket
 
 	// acceptMu serialises taking connections off the listener, so that a
 	// poll that says "ready" is followed by an accept that does not block.
 	acceptMu sync.Mutex
 	stash    []int // accepted connections whose accept call went away
+
+	dg *dgram // datagram state, for SOCK_DGRAM
 }
 
-type optKey struct{ level, name int32 }
+// holder names one fd of a process.
+type holder struct {
+	proc *tracee.Proc
+	fd   int
+}
 
-// lookup returns the plastic socket behind the caller's fd and a duplicate
-// of it that the caller must close. If the fd is not a plastic socket, ok is
-// false and r says what to do with the call (usually let it run).
-func (p *Policy) lookup(c *supervise.Call, fd int32) (s *sock, dup int, r supervise.Result, ok bool) {
+// fdKind is what a call's fd turned out to be.
+type fdKind int
+
+const (
+	kindOther   fdKind = iota // not an Internet socket: the kernel may run the call
+	kindPlastic               // a plastic socket noip made
+	kindReal                  // a real TCP or UDP socket
+)
+
+// target is the fd a call names, as noip found it.
+type target struct {
+	kind fdKind
+	s    *sock // plastic: the table's entry; real: a description, not in the table
+	dup  int   // noip's duplicate of the program's fd (-1 for kindOther), to close
+	r    supervise.Result
+}
+
+func (t *target) close() {
+	if t.dup >= 0 {
+		unix.Close(t.dup)
+		t.dup = -1
+	}
+}
+
+// lookup finds what the caller's fd is. For kindOther, t.r says what to
+// do with the call: the fd is no Internet socket (continue), does not
+// exist (EBADF), or cannot be seen (the process is not dumpable: see
+// blind.go).
+func (p *Policy) lookup(c *supervise.Call, set *Settings, fd int32) target {
 	dup, err := c.GetFD(int(fd))
 	switch {
 	case err == unix.EBADF:
-		return nil, -1, supervise.Fail(unix.EBADF), false
+		return target{dup: -1, r: supervise.Fail(unix.EBADF)}
 	case err != nil:
-		// A non-dumpable process (EPERM) or a vanished one: let the kernel
-		// run the call. A plastic socket given an Internet address fails
-		// there (EINVAL), so nothing escapes.
-		why := "left to the kernel"
-		if err == unix.EPERM {
-			why = "the process is not dumpable, so noip cannot serve its Internet sockets; left to the kernel, which refuses Internet addresses on them"
-		}
-		return nil, -1, supervise.Continue().WithNote(note(p.settingsOf(c), "%s(%d): cannot see the fd (%v): %s", c.Name, fd, err, why)), false
+		return target{dup: -1, r: p.unseen(c, set, fd, err)}
 	}
 	var st unix.Stat_t
 	if unix.Fstat(dup, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		unix.Close(dup)
-		return nil, -1, supervise.Continue().WithNote(note(p.settingsOf(c), "%s(%d): not a socket (mode %o): left to the kernel", c.Name, fd, st.Mode)), false
+		return target{dup: -1, r: supervise.Continue()}
 	}
 	p.mu.Lock()
-	s = p.socks[st.Ino]
-	p.mu.Unlock()
-	if s == nil {
-		unix.Close(dup)
-		if d := p.settingsOf(c); d.Debug >= 2 {
-			return nil, -1, supervise.Continue().WithNote(note(d, "%s(%d): not plastic (inode %d): left to the kernel", c.Name, fd, st.Ino)), false
-		}
-		return nil, -1, supervise.Continue(), false
+	s := p.socks[st.Ino]
+	if s != nil {
+		s.holder = holder{c.Proc, int(fd)}
 	}
-	return s, dup, supervise.Result{}, true
+	p.mu.Unlock()
+	if s != nil {
+		return target{kind: kindPlastic, s: s, dup: dup}
+	}
+	dom, e1 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	typ, e2 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_TYPE)
+	proto, e3 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+	if e1 == nil && e2 == nil && e3 == nil && (dom == unix.AF_INET || dom == unix.AF_INET6) &&
+		(typ == unix.SOCK_STREAM || typ == unix.SOCK_DGRAM) && proto != unix.IPPROTO_ICMP && proto != unix.IPPROTO_ICMPV6 {
+		s := &sock{family: dom, typ: typ, proto: proto}
+		if dom == unix.AF_INET6 {
+			s.v6only = sockoptBool(dup, unix.SOL_IPV6, unix.IPV6_V6ONLY)
+		}
+		return target{kind: kindReal, s: s, dup: dup}
+	}
+	unix.Close(dup)
+	if set.Debug >= 2 {
+		return target{dup: -1, r: supervise.Continue().WithNote(note(set, "%s(%d): not an Internet socket (inode %d): left to the kernel", c.Name, fd, st.Ino))}
+	}
+	return target{dup: -1, r: supervise.Continue()}
+}
+
+// plastic is lookup for calls that only plastic sockets need served (the
+// kernel answers them rightly for real sockets and others): ok false
+// means answer with t.r.
+func (p *Policy) plastic(c *supervise.Call, set *Settings, fd int32) (t target, ok bool) {
+	t = p.lookup(c, set, fd)
+	switch t.kind {
+	case kindPlastic:
+		return t, true
+	case kindReal:
+		t.close()
+		t.r = supervise.Continue()
+	}
+	return t, false
 }
 
 // add records a new plastic socket, pruning the table of dead ones when it
@@ -179,43 +291,81 @@ func (p *Policy) add(s *sock) {
 	}
 }
 
+// newSock records a plastic socket of family, type and protocol whose
+// Unix socket is fd.
+func (p *Policy) newSock(fd, family, typ, proto int, v6only bool) (*sock, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	s := &sock{ino: st.Ino, family: family, typ: typ, proto: proto, v6only: v6only}
+	s.opts.twin = -1
+	if typ == unix.SOCK_DGRAM {
+		s.dg = &dgram{}
+	}
+	p.add(s)
+	return s, nil
+}
+
 // prune forgets sockets that no longer exist, releasing their reserved
-// names and closing connections stashed for them.
+// names, their twins, and connections stashed for them.
 func (p *Policy) prune() {
 	snap, err := sockdir.Snap()
 	if err != nil {
 		return
 	}
-	var stashes [][]int
+	var gone []*sock
 	p.mu.Lock()
 	for ino, s := range p.socks {
 		if _, ok := snap.Sockets[uint32(ino)]; ok {
 			continue
 		}
 		delete(p.socks, ino)
-		if s.bound && !s.unixBound && s.dir != nil {
-			key := s.dir.Path + "/" + inet.Name(s.local)
-			if p.reserved[key] == s {
-				delete(p.reserved, key)
-			}
-		}
-		s.acceptMu.Lock()
-		stashes = append(stashes, s.stash)
-		s.stash = nil
-		s.acceptMu.Unlock()
+		p.release(s)
+		gone = append(gone, s)
 	}
 	p.pruneAt = max(1024, 2*len(p.socks))
 	p.mu.Unlock()
-	for _, st := range stashes {
-		for _, fd := range st {
+	for _, s := range gone {
+		s.acceptMu.Lock()
+		for _, fd := range s.stash {
 			unix.Close(fd)
 		}
+		s.stash = nil
+		s.acceptMu.Unlock()
+		s.opts.close()
 	}
+}
+
+// release frees the names a socket reserved. Hold p.mu.
+func (p *Policy) release(s *sock) {
+	if s.bound && s.named == unnamed && s.dir != nil {
+		key := s.dir.Path + "/" + s.endpointName()
+		if p.reserved[key] == s {
+			delete(p.reserved, key)
+		}
+	}
+	if s.client != "" && p.clients[s.client] == s {
+		delete(p.clients, s.client)
+	}
+}
+
+// endpointName is the name of s's endpoint in its socket directory.
+func (s *sock) endpointName() string { return endpointName(s.typ, s.local) }
+
+// endpointName is the file name of the endpoint of a socket of type typ at
+// ap: datagram endpoints live in their own subdirectory, since TCP and UDP
+// ports are separate spaces.
+func endpointName(typ int, ap netip.AddrPort) string {
+	if typ == unix.SOCK_DGRAM {
+		return sockdir.UDP + "/" + inet.Name(ap)
+	}
+	return inet.Name(ap)
 }
 
 // note formats a debug line when the process has debugging on.
 func note(set *Settings, format string, args ...any) string {
-	if set.Debug <= 0 {
+	if set == nil || set.Debug <= 0 {
 		return ""
 	}
 	return fmt.Sprintf(format, args...)

@@ -6,47 +6,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"noip/internal/inet"
 	"noip/internal/supervise"
 )
-
-// fdKind is what a call's fd turned out to be.
-type fdKind int
-
-const (
-	kindOther   fdKind = iota // not ours: let the kernel run the call
-	kindPlastic               // a plastic socket noip made
-	kindReal                  // a real TCP or UDP socket
-)
-
-// classify is lookup for bind and connect, which also decide about real
-// Internet sockets: a real socket may only be bound or connected where the
-// rules allow, whoever made it. For kindReal, s describes the socket
-// (family, type, protocol) but is not in the table.
-func (p *Policy) classify(c *supervise.Call, fd int32) (kind fdKind, s *sock, dup int, r supervise.Result) {
-	s, dup, r, ok := p.lookup(c, fd)
-	if ok {
-		return kindPlastic, s, dup, r
-	}
-	if dup, err := c.GetFD(int(fd)); err == nil {
-		dom, e1 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_DOMAIN)
-		typ, e2 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_TYPE)
-		proto, e3 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_PROTOCOL)
-		if e1 == nil && e2 == nil && e3 == nil && (dom == unix.AF_INET || dom == unix.AF_INET6) &&
-			(typ == unix.SOCK_STREAM || typ == unix.SOCK_DGRAM) && proto != unix.IPPROTO_ICMP && proto != unix.IPPROTO_ICMPV6 {
-			s := &sock{family: dom, typ: typ, proto: proto}
-			if dom == unix.AF_INET6 {
-				s.v6only = sockoptBool(dup, unix.SOL_IPV6, unix.IPV6_V6ONLY)
-			}
-			return kindReal, s, dup, supervise.Result{}
-		}
-		unix.Close(dup)
-	}
-	return kindOther, nil, -1, r
-}
 
 // sockaddrFor is ap as the kernel wants it for a socket of family: IPv4
 // addresses v4-mapped on an AF_INET6 socket.
@@ -62,54 +28,63 @@ func sockaddrFor(family int, ap netip.AddrPort) unix.Sockaddr {
 	return sa
 }
 
-// solSocketCarried are the SOL_SOCKET options a real socket takes over from
-// the plastic one it replaces (the kernel stores them on any socket).
-var solSocketCarried = []int{unix.SO_REUSEADDR, unix.SO_KEEPALIVE, unix.SO_BROADCAST, unix.SO_OOBINLINE, unix.SO_PRIORITY}
-
-// realTwin makes the real socket that replaces plastic socket s: the same
-// family, type and protocol, and the options the program set on s. It is
-// non-blocking, as noip connects it without waiting.
-func (p *Policy) realTwin(s *sock, plastic int) (int, error) {
-	fd, err := unix.Socket(s.family, s.typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, s.proto)
-	if err == unix.EPROTONOSUPPORT && s.proto == ipprotoMPTCP {
-		fd, err = unix.Socket(s.family, s.typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
-	}
+// localAddr is the bound address of a real socket; invalid if unbound.
+func localAddr(fd int) (netip.AddrPort, bool) {
+	sa, err := unix.Getsockname(fd)
 	if err != nil {
-		return -1, err
+		return netip.AddrPort{}, false
 	}
-	if plastic >= 0 {
-		for _, o := range solSocketCarried {
-			if v, err := unix.GetsockoptInt(plastic, unix.SOL_SOCKET, o); err == nil && v != 0 {
-				unix.SetsockoptInt(fd, unix.SOL_SOCKET, o, v)
-			}
-		}
-		if l, err := unix.GetsockoptLinger(plastic, unix.SOL_SOCKET, unix.SO_LINGER); err == nil && l.Onoff != 0 {
-			unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, l)
-		}
+	var ap netip.AddrPort
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		ap = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		ap = inet.Unmap(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)))
+	default:
+		return netip.AddrPort{}, false
 	}
-	p.mu.Lock()
-	opts := make(map[optKey][]byte, len(s.opts))
-	for k, v := range s.opts {
-		opts[k] = v
+	if ap.Port() == 0 {
+		return netip.AddrPort{}, false
 	}
-	v6only := s.v6only
-	p.mu.Unlock()
-	if s.family == unix.AF_INET6 {
-		unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_V6ONLY, boolInt(v6only))
-	}
-	for k, v := range opts {
-		// Options the kernel rejects are the program's business; the
-		// plastic socket accepted them as a real one would have, mostly.
-		unix.SetsockoptString(fd, int(k.level), int(k.name), string(v))
-	}
-	return fd, nil
+	return ap, true
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// socketOptions are the SOL_SOCKET options the kernel keeps on any socket
+// that a program sets directly on its plastic (Unix) socket, and that a
+// socket replacing it takes over.
+var socketOptions = []int{unix.SO_REUSEADDR, unix.SO_KEEPALIVE, unix.SO_BROADCAST, unix.SO_OOBINLINE,
+	unix.SO_PRIORITY, unix.SO_DONTROUTE, unix.SO_RCVLOWAT, unix.SO_MARK, unix.SO_TIMESTAMP, unix.SO_TIMESTAMPNS}
+
+// copySocketOptions gives socket to the SOL_SOCKET options of socket from.
+func copySocketOptions(to, from int) {
+	for _, o := range socketOptions {
+		if v, err := unix.GetsockoptInt(from, unix.SOL_SOCKET, o); err == nil && v != 0 {
+			unix.SetsockoptInt(to, unix.SOL_SOCKET, o, v)
+		}
 	}
-	return 0
+	if l, err := unix.GetsockoptLinger(from, unix.SOL_SOCKET, unix.SO_LINGER); err == nil && l.Onoff != 0 {
+		unix.SetsockoptLinger(to, unix.SOL_SOCKET, unix.SO_LINGER, l)
+	}
+	for _, o := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if tv, err := unix.GetsockoptTimeval(from, unix.SOL_SOCKET, o); err == nil && (tv.Sec != 0 || tv.Usec != 0) {
+			unix.SetsockoptTimeval(to, unix.SOL_SOCKET, o, tv)
+		}
+	}
+}
+
+// realSocket makes the real socket that replaces plastic socket s: its
+// twin, which holds the options the program set at the IP, TCP and UDP
+// levels, with the SOL_SOCKET options of the Unix socket plastic. It is
+// non-blocking, as noip connects it without waiting.
+func (p *Policy) realSocket(s *sock, plastic int) (int, error) {
+	fd, e := s.opts.take(s)
+	if e != 0 {
+		return -1, e
+	}
+	if plastic >= 0 {
+		copySocketOptions(fd, plastic)
+	}
+	return fd, nil
 }
 
 // fdCloexec reads whether the caller's fd is close-on-exec, which the
@@ -140,18 +115,19 @@ func swapIn(c *supervise.Call, fdnum int, fd int, nonblock bool) error {
 	return c.SetFD(fd, fdnum, fdCloexec(c.Tid(), fdnum))
 }
 
-// bindReal gives the program a real socket bound to ap in place of plastic
-// socket s, when realbind allows ap.
-func (p *Policy) bindReal(c *supervise.Call, s *sock, dup int, ap netip.AddrPort, why string) supervise.Result {
-	set := p.settingsOf(c)
-	fd, err := p.realTwin(s, dup)
+// bindReal gives the program a real socket bound to ap in place of
+// plastic socket s, when realbind allows ap.
+func (p *Policy) bindReal(c *supervise.Call, set *Settings, s *sock, dup int, ap netip.AddrPort, why string) supervise.Result {
+	fd, err := p.realSocket(s, dup)
 	if err != nil {
 		return supervise.Fail(errnoOf(err))
 	}
-	defer unix.Close(fd)
 	if err := unix.Bind(fd, sockaddrFor(s.family, ap)); err != nil {
+		// The twin stays the plastic socket's: the program may try again.
+		s.opts.give(fd)
 		return supervise.Fail(errnoOf(err)).WithNote(note(set, "bind %v: %s: %v", ap, why, err))
 	}
+	defer unix.Close(fd)
 	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
 	if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
 		return supervise.Fail(errnoOf(err))
@@ -163,18 +139,17 @@ func (p *Policy) bindReal(c *supervise.Call, s *sock, dup int, ap netip.AddrPort
 // plastic socket s, when realconnect allows ap. A non-blocking socket gets
 // EINPROGRESS as from the kernel; for a blocking one the loop waits for the
 // connection before answering.
-func (p *Policy) connectReal(c *supervise.Call, s *sock, dup int, ap netip.AddrPort, why string) supervise.Result {
-	set := p.settingsOf(c)
-	fd, err := p.realTwin(s, dup)
-	if err != nil {
-		return supervise.Fail(errnoOf(err))
-	}
+func (p *Policy) connectReal(c *supervise.Call, set *Settings, s *sock, dup int, ap netip.AddrPort, why string) supervise.Result {
 	p.mu.Lock()
 	bound, local := s.bound, s.bindReq
 	p.mu.Unlock()
+	fd, err := p.realSocket(s, dup)
+	if err != nil {
+		return supervise.Fail(errnoOf(err))
+	}
 	if bound && local.Port() != 0 {
 		if err := unix.Bind(fd, sockaddrFor(s.family, local)); err != nil {
-			unix.Close(fd)
+			s.opts.give(fd)
 			return supervise.Fail(errnoOf(err))
 		}
 	}
@@ -182,7 +157,11 @@ func (p *Policy) connectReal(c *supervise.Call, s *sock, dup int, ap netip.AddrP
 	nonblock := fl&unix.O_NONBLOCK != 0
 	err = unix.Connect(fd, sockaddrFor(s.family, ap))
 	if err != nil && err != unix.EINPROGRESS {
-		unix.Close(fd)
+		if s.typ == unix.SOCK_DGRAM || !bound {
+			s.opts.give(fd) // nothing happened to it yet
+		} else {
+			unix.Close(fd)
+		}
 		return supervise.Fail(errnoOf(err)).WithNote(note(set, "connect %v: %s: %v", ap, why, err))
 	}
 	// Installed before the answer: the program's fd is the real socket from
@@ -230,8 +209,7 @@ func (p *Policy) finishConnect(c *supervise.Call, fd int, err error, nonblock bo
 // connectRealSocket connects a real socket the rules allow to connect to
 // ap. noip makes the connection itself, with the address it checked, so a
 // program cannot change the address between the check and the call.
-func (p *Policy) connectRealSocket(c *supervise.Call, s *sock, dup int, ap netip.AddrPort, why string) supervise.Result {
-	set := p.settingsOf(c)
+func (p *Policy) connectRealSocket(c *supervise.Call, set *Settings, dup int, family int, ap netip.AddrPort, why string) supervise.Result {
 	fl, err := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
 	if err != nil {
 		unix.Close(dup)
@@ -241,7 +219,7 @@ func (p *Policy) connectRealSocket(c *supervise.Call, s *sock, dup int, ap netip
 	if !nonblock {
 		unix.SetNonblock(dup, true)
 	}
-	err = unix.Connect(dup, sockaddrFor(s.family, ap))
+	err = unix.Connect(dup, sockaddrFor(family, ap))
 	r := supervise.Return(0).WithNote(note(set, "connect %v: %s", ap, why))
 	if err != nil && err != unix.EINPROGRESS {
 		if !nonblock {
@@ -253,41 +231,47 @@ func (p *Policy) connectRealSocket(c *supervise.Call, s *sock, dup int, ap netip
 	return p.finishConnect(c, dup, err, nonblock, r)
 }
 
-// plasticTwin makes a plastic socket to replace a real one the rules do not
-// allow for the address the program now binds or connects to. It starts
-// bound where the real one was, if it was.
-func (p *Policy) plasticTwin(c *supervise.Call, real *sock, dup int) (*sock, int, error) {
-	fl, err := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
+// plasticTwin replaces the real socket t names, which the rules do not
+// allow where the program now binds, connects or listens, with a plastic
+// one: t then names the plastic socket. It starts bound where the real one
+// was, if it was. ok false: answer with r.
+func (p *Policy) plasticTwin(c *supervise.Call, set *Settings, t *target) (r supervise.Result, ok bool) {
+	real := t.s
+	fl, err := unix.FcntlInt(uintptr(t.dup), unix.F_GETFL, 0)
 	if err != nil {
-		return nil, -1, err
+		return supervise.Fail(errnoOf(err)), false
 	}
 	fd, err := unix.Socket(unix.AF_UNIX, real.typ|unix.SOCK_CLOEXEC|(fl&unix.O_NONBLOCK), 0)
 	if err != nil {
-		return nil, -1, err
+		return supervise.Fail(errnoOf(err)), false
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	copySocketOptions(fd, t.dup)
+	s, err := p.newSock(fd, real.family, real.typ, real.proto, real.v6only)
+	if err != nil {
 		unix.Close(fd)
-		return nil, -1, err
+		return supervise.Fail(errnoOf(err)), false
 	}
-	s := &sock{ino: st.Ino, family: real.family, typ: real.typ, proto: real.proto, v6only: real.v6only}
-	if sa, err := unix.Getsockname(dup); err == nil {
-		var ap netip.AddrPort
-		switch sa := sa.(type) {
-		case *unix.SockaddrInet4:
-			ap = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
-		case *unix.SockaddrInet6:
-			ap = inet.Unmap(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)))
-		}
-		if ap.Port() != 0 {
-			set := p.settingsOf(c)
-			s.dir, s.local, s.bound, s.bindReq = set.Dir, ap, true, ap
-		}
+	// The real socket, unbound and unconnected from now on in spirit, is
+	// the new plastic socket's twin: it holds the options the program set.
+	// (Its own state is its business no more: noip never uses it for the
+	// network.) A fresh twin serves when it cannot be taken back.
+	if twin, err := unix.Socket(real.family, real.typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, real.proto); err == nil {
+		s.opts.twin = twin
 	}
-	p.add(s)
+	if ap, ok := localAddr(t.dup); ok && set.Dir != nil {
+		p.mu.Lock()
+		s.dir, s.local, s.bound, s.bindReq = set.Dir, ap, true, ap
+		p.mu.Unlock()
+	}
 	if err := c.SetFD(fd, int(c.Int(0)), fdCloexec(c.Tid(), int(c.Int(0)))); err != nil {
 		unix.Close(fd)
-		return nil, -1, err
+		return supervise.Fail(errnoOf(err)), false
 	}
-	return s, fd, nil
+	unix.Close(t.dup)
+	*t = target{kind: kindPlastic, s: s, dup: fd}
+	return supervise.Result{}, true
 }
+
+// connectTimeout is how long a connect to a listener whose backlog stays
+// full is retried, about as long as Linux retries a TCP SYN.
+const connectTimeout = 2 * time.Minute

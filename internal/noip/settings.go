@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -16,7 +17,8 @@ import (
 )
 
 // Settings are one process's noip settings: its configuration (the config
-// file and the NOIP_* variables of its environment) and socket directory.
+// file and the NOIP_* variables of the environment it was executed with)
+// and socket directory.
 type Settings struct {
 	Cfg    *config.Config // nil when CfgErr is set
 	CfgErr error          // the configuration is unusable: nothing is real
@@ -47,33 +49,72 @@ const (
 
 // settingsEnv are the variables a process's settings depend on.
 var settingsEnv = []string{
-	EnvConfig, "HOME", "USER", "LOGNAME", "TMPDIR", "TMP",
+	EnvConfig, "HOME", "USER", "LOGNAME", "TMPDIR", "TMP", "XDG_RUNTIME_DIR",
 	EnvSocketDir, EnvDebug, EnvAutoports,
 	"NOIP_REALBIND_BEFORE", "NOIP_REALBIND", "NOIP_REALBIND_AFTER",
 	"NOIP_REALCONNECT_BEFORE", "NOIP_REALCONNECT", "NOIP_REALCONNECT_AFTER",
 	"NOIP_IMPBIND_BEFORE", "NOIP_IMPBIND", "NOIP_IMPBIND_AFTER",
 }
 
-// settingsOf returns the settings of the calling process, reading its
-// environment on first use after each execve.
-func (p *Policy) settingsOf(c *supervise.Call) *Settings {
-	if s, ok := c.Proc.Data().(*Settings); ok {
-		return s
-	}
-	var s *Settings
-	if env, err := tracee.Environ(c.Tid()); err == nil {
-		s = p.SettingsFromEnv(env)
-	} else {
-		s = p.Root()
-	}
-	c.Proc.SetData(s)
-	return s
+// future is a process's settings, being worked out off the loop: they
+// need the config file and the socket directory, paths the program chose,
+// and a path on a FUSE or NFS mount may never answer.
+type future struct {
+	done chan struct{}
+	set  *Settings // valid once done is closed
 }
 
-// SettingsFromEnv derives settings from an environment. Processes with the
-// same settings variables and an unchanged config file share one Settings;
-// a changed config file is read again for processes started afterwards.
-func (p *Policy) SettingsFromEnv(env []string) *Settings {
+// settingsTimeout bounds the wait for a process's config file and socket
+// directory. Past it, the process gets settings that fail closed.
+const settingsTimeout = 5 * time.Second
+
+// procState is what the policy keeps per process (supervise.Process.Data):
+// its settings, and whether noip can see into it.
+type procState struct {
+	settings *future
+	// blind: the process made itself non-dumpable, so noip can read
+	// neither its memory nor its fds; tainted: since then it may have
+	// received a real Internet socket (see blind.go).
+	blind, tainted bool
+}
+
+// inherit is the state of a child forked from a process in state parent.
+func inherit(parent any) any {
+	ps, ok := parent.(*procState)
+	if !ok {
+		return parent
+	}
+	c := *ps
+	return &c
+}
+
+// stateOf returns the calling process's state; processes whose state is
+// not known yet (the supervisor's own first child) have the root's.
+func (p *Policy) stateOf(c *supervise.Call) *procState {
+	if pr := c.Process(); pr != nil {
+		if ps, ok := pr.Data().(*procState); ok {
+			return ps
+		}
+	}
+	return &procState{settings: p.root}
+}
+
+// orphan gives the state of a process whose ancestors are all gone (a
+// daemon whose parent exited before it made a call): the settings of its
+// environment block if that still names some, else the root settings.
+func (p *Policy) orphan(pid int) any {
+	if env, err := tracee.Environ(pid); err == nil {
+		vals := settingsVars(env)
+		for _, k := range settingsEnv {
+			if strings.HasPrefix(k, "NOIP_") && vals[k] != "" {
+				return &procState{settings: p.settingsFor(env)}
+			}
+		}
+	}
+	return &procState{settings: p.root}
+}
+
+func settingsVars(env []string) map[string]string {
 	vals := make(map[string]string, len(settingsEnv))
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -86,6 +127,45 @@ func (p *Policy) SettingsFromEnv(env []string) *Settings {
 			}
 		}
 	}
+	return vals
+}
+
+// settingsFor starts working out the settings of an environment, off the
+// loop, and returns their future.
+func (p *Policy) settingsFor(env []string) *future {
+	vals := settingsVars(env)
+	f := &future{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		res := make(chan *Settings, 1)
+		go func() {
+			// At most cap(slowOps) lookups at once: a path that hangs holds
+			// an OS thread.
+			p.slowOps <- struct{}{}
+			defer func() { <-p.slowOps }()
+			res <- p.settingsFromVars(vals)
+		}()
+		select {
+		case s := <-res:
+			f.set = s
+		case <-time.After(settingsTimeout):
+			err := fmt.Errorf("the config file or socket directory did not answer within %v", settingsTimeout)
+			f.set = &Settings{CfgErr: err, DirErr: err, Ports: config.DefaultAutoPorts, Debug: 1}
+		}
+	}()
+	return f
+}
+
+// SettingsFromEnv derives settings from an environment, on the caller's
+// goroutine.
+func (p *Policy) SettingsFromEnv(env []string) *Settings {
+	return p.settingsFromVars(settingsVars(env))
+}
+
+// settingsFromVars does the work of settingsFor. Processes with the same
+// settings variables and an unchanged config file share one Settings; a
+// changed config file is read again for processes started afterwards.
+func (p *Policy) settingsFromVars(vals map[string]string) *Settings {
 	get := func(k string) string { return vals[k] }
 	var key strings.Builder
 	for _, k := range settingsEnv {
@@ -94,12 +174,15 @@ func (p *Policy) SettingsFromEnv(env []string) *Settings {
 	}
 	key.WriteString(configStamp(get))
 
+	// The lock guards the cache only: reading the config file and opening
+	// the directory may block, and the loop takes the lock too.
 	p.setMu.Lock()
-	defer p.setMu.Unlock()
-	if s := p.settings[key.String()]; s != nil {
+	s := p.settings[key.String()]
+	p.setMu.Unlock()
+	if s != nil {
 		return s
 	}
-	s := &Settings{Ports: config.DefaultAutoPorts}
+	s = &Settings{Ports: config.DefaultAutoPorts}
 	s.Cfg, s.CfgErr = config.Load(get, nil)
 	dir := get(EnvSocketDir)
 	if s.Cfg != nil {
@@ -111,9 +194,14 @@ func (p *Policy) SettingsFromEnv(env []string) *Settings {
 		s.Debug = 1 // say why nothing is real
 	}
 	if dir == "" {
-		dir = sockdir.DefaultPath(get, os.Getuid())
+		dir, _ = sockdir.DefaultPath(get, os.Getuid())
 	}
 	s.Dir, s.DirErr = p.openDir(dir)
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
+	if old := p.settings[key.String()]; old != nil {
+		return old // another process got there first
+	}
 	p.settings[key.String()] = s
 	return s
 }
@@ -132,13 +220,24 @@ func configStamp(get func(string) string) string {
 	return fmt.Sprintf("%s@%d.%d:%d:%d", path, st.Mtim.Sec, st.Mtim.Nsec, st.Size, st.Ino)
 }
 
+// openDir opens a socket directory once per supervisor: every process
+// using it shares the Dir.
 func (p *Policy) openDir(path string) (*sockdir.Dir, error) {
-	if d := p.dirs[path]; d != nil {
+	p.setMu.Lock()
+	d := p.dirs[path]
+	p.setMu.Unlock()
+	if d != nil {
 		return d, nil
 	}
 	d, err := sockdir.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
+	if old := p.dirs[path]; old != nil {
+		d.Close()
+		return old, nil
 	}
 	p.dirs[path] = d
 	return d, nil
@@ -156,8 +255,8 @@ func (p *Policy) decide(set *Settings, op config.Op, ap netip.AddrPort) config.V
 // localAddrs is the machine's addresses for `local`, kept current over
 // netlink; opened on first use.
 func (p *Policy) localAddrs() config.Locals {
-	p.setMu.Lock()
-	defer p.setMu.Unlock()
+	p.localMu.Lock()
+	defer p.localMu.Unlock()
 	if p.locals == nil {
 		l, err := config.NewInterfaceLocals()
 		if err != nil {
@@ -173,11 +272,7 @@ func (p *Policy) localAddrs() config.Locals {
 // the loopback address of its family.
 func (p *Policy) impbind(set *Settings, remote netip.Addr) (netip.Addr, *config.ImpRule) {
 	if set.Cfg == nil {
-		fam := 4
 		if remote.Is6() && !remote.Is4In6() {
-			fam = 6
-		}
-		if fam == 6 {
 			return netip.IPv6Loopback(), nil
 		}
 		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), nil

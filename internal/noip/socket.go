@@ -11,44 +11,56 @@ const ipprotoMPTCP = 262
 
 // socket: socket(AF_INET/AF_INET6, SOCK_STREAM/SOCK_DGRAM, …) returns a
 // plastic socket: a Unix socket of the same type with the same O_NONBLOCK
-// and close-on-exec. ICMP and raw sockets are left to the kernel. Other
-// Internet protocols (SCTP, DCCP) fail with EPROTONOSUPPORT rather than
-// escape as real sockets.
-func (p *Policy) socket(c *supervise.Call) supervise.Result {
-	return p.newSocket(c, c.Int(0), c.Int(1), c.Int(2))
+// and close-on-exec. noip first makes the real socket the program asked
+// for, unbound: the kernel checks the arguments (so a bad type or protocol
+// gets the kernel's own errno), and that socket stays in the supervisor as
+// the plastic one's twin, which holds its options and becomes the real
+// socket if a rule allows one. ICMP and raw sockets are left to the
+// kernel. Other Internet protocols (SCTP, DCCP) fail with EPROTONOSUPPORT
+// rather than escape as real sockets.
+func (p *Policy) socket(c *supervise.Call, set *Settings) supervise.Result {
+	return p.newSocket(c, set, c.Int(0), c.Int(1), c.Int(2))
 }
 
-func (p *Policy) newSocket(c *supervise.Call, domain, typ, proto int32) supervise.Result {
+func (p *Policy) newSocket(c *supervise.Call, set *Settings, domain, typ, proto int32) supervise.Result {
 	if domain != inet.AF_INET && domain != inet.AF_INET6 {
 		return supervise.Continue()
 	}
 	base, flags := typ&0xf, typ&^0xf
-	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
-		return supervise.Fail(unix.EINVAL)
-	}
 	switch {
-	case base == unix.SOCK_STREAM && (proto == 0 || proto == unix.IPPROTO_TCP || proto == ipprotoMPTCP):
-	case base == unix.SOCK_DGRAM && (proto == 0 || proto == unix.IPPROTO_UDP || proto == unix.IPPROTO_UDPLITE):
 	case base == unix.SOCK_RAW, base == unix.SOCK_PACKET:
 		return supervise.Continue() // needs CAP_NET_RAW; not TCP or UDP
 	case base == unix.SOCK_DGRAM && (proto == unix.IPPROTO_ICMP || proto == unix.IPPROTO_ICMPV6):
 		return supervise.Continue() // unprivileged ping sockets stay real
-	case base == unix.SOCK_STREAM || base == unix.SOCK_DGRAM || base == unix.SOCK_SEQPACKET || base == unix.SOCK_DCCP:
-		return supervise.Fail(unix.EPROTONOSUPPORT)
-	default:
-		return supervise.Fail(unix.EINVAL)
 	}
-	set := p.settingsOf(c)
+	twin, err := unix.Socket(int(domain), int(typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK), int(proto))
+	if err != nil {
+		return supervise.Fail(errnoOf(err))
+	}
+	switch {
+	case base == unix.SOCK_STREAM && (proto == 0 || proto == unix.IPPROTO_TCP || proto == ipprotoMPTCP):
+	case base == unix.SOCK_DGRAM && (proto == 0 || proto == unix.IPPROTO_UDP || proto == unix.IPPROTO_UDPLITE):
+	default:
+		unix.Close(twin)
+		return supervise.Fail(unix.EPROTONOSUPPORT).
+			WithNote(note(set, "socket(%s, type %d, protocol %d): only TCP and UDP can be plastic", familyName(int(domain)), base, proto))
+	}
 	fd, err := unix.Socket(unix.AF_UNIX, int(base|unix.SOCK_CLOEXEC|flags&unix.SOCK_NONBLOCK), 0)
 	if err != nil {
-		return supervise.Fail(err.(unix.Errno))
+		unix.Close(twin)
+		return supervise.Fail(errnoOf(err))
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	v6only := false
+	if domain == inet.AF_INET6 {
+		v6only = sockoptBool(twin, unix.SOL_IPV6, unix.IPV6_V6ONLY)
+	}
+	s, err := p.newSock(fd, int(domain), int(base), int(proto), v6only)
+	if err != nil {
 		unix.Close(fd)
-		return supervise.Fail(err.(unix.Errno))
+		unix.Close(twin)
+		return supervise.Fail(errnoOf(err))
 	}
-	p.add(&sock{ino: st.Ino, family: int(domain), typ: int(base), proto: int(proto), v6only: defaultV6Only()})
+	s.opts.twin = twin
 	r := supervise.Inject(fd, flags&unix.SOCK_CLOEXEC != 0).
 		WithNote(note(set, "socket(%s, %s) -> plastic", familyName(int(domain)), typeName(int(base))))
 	r.Warn = set.cfgWarning()
@@ -60,7 +72,7 @@ func (p *Policy) newSocket(c *supervise.Call, domain, typ, proto int32) supervis
 // ones fail closed (32-bit programs are not served), the rest are created
 // by noip from the arguments as read once, so a racing thread cannot swap
 // them after the check.
-func (p *Policy) socketcall(c *supervise.Call) supervise.Result {
+func (p *Policy) socketcall(c *supervise.Call, set *Settings) supervise.Result {
 	const sysSocket = 1
 	if c.Arg(0) != sysSocket {
 		return supervise.Continue()
@@ -74,16 +86,16 @@ func (p *Policy) socketcall(c *supervise.Call) supervise.Result {
 	}
 	domain, typ, proto := le(0), le(4), le(8)
 	if !c.Valid() {
-		return supervise.Continue()
+		return supervise.Fail(unix.EINTR)
 	}
 	if domain == inet.AF_INET || domain == inet.AF_INET6 {
 		return supervise.Fail(unix.EAFNOSUPPORT).
-			WithNote(note(p.settingsOf(c), "socketcall(SOCKET, %s): 32-bit programs cannot use Internet sockets under noip", familyName(int(domain))))
+			WithNote(note(set, "socketcall(SOCKET, %s): 32-bit programs cannot use Internet sockets under noip", familyName(int(domain))))
 	}
 	flags := typ &^ 0xf
 	fd, err := unix.Socket(int(domain), int(typ|unix.SOCK_CLOEXEC), int(proto))
 	if err != nil {
-		return supervise.Fail(err.(unix.Errno))
+		return supervise.Fail(errnoOf(err))
 	}
 	return supervise.Inject(fd, flags&unix.SOCK_CLOEXEC != 0)
 }

@@ -46,6 +46,7 @@ const x32Bit = 0x40000000
 
 // X86_64 is the x86-64 ABI.
 var X86_64 = &Arch{Name: "x86_64", Audit: auditArchX86_64, Nr: map[string]uint32{
+	"prctl": 157, "pidfd_getfd": 438, "open": 2, "openat": 257, "creat": 85, "openat2": 437,
 	"ioctl": 16, "socket": 41, "connect": 42, "accept": 43, "sendto": 44,
 	"recvfrom": 45, "sendmsg": 46, "recvmsg": 47, "shutdown": 48, "bind": 49,
 	"listen": 50, "getsockname": 51, "getpeername": 52, "socketpair": 53,
@@ -55,6 +56,7 @@ var X86_64 = &Arch{Name: "x86_64", Audit: auditArchX86_64, Nr: map[string]uint32
 
 // I386 is the 32-bit x86 ABI that x86-64 kernels also accept (int 0x80).
 var I386 = &Arch{Name: "i386", Audit: auditArchI386, Nr: map[string]uint32{
+	"prctl": 172, "pidfd_getfd": 438, "open": 5, "openat": 295, "creat": 8, "openat2": 437,
 	"execve": 11, "ioctl": 54, "socketcall": 102, "recvmmsg": 337,
 	"sendmmsg": 345, "execveat": 358, "socket": 359, "socketpair": 360,
 	"bind": 361, "connect": 362, "listen": 363, "accept4": 364,
@@ -66,6 +68,7 @@ var I386 = &Arch{Name: "i386", Audit: auditArchI386, Nr: map[string]uint32{
 // X32 is the x32 ABI: x86-64 registers, 32-bit pointers, numbers with bit 30
 // set. Most of its socket calls share x86-64's numbers.
 var X32 = &Arch{Name: "x32", Audit: auditArchX86_64, NrBase: x32Bit, Nr: map[string]uint32{
+	"prctl": 157, "pidfd_getfd": 438, "open": 2, "openat": 257, "creat": 85, "openat2": 437,
 	"ioctl": 514, "socket": 41, "connect": 42, "accept": 43, "sendto": 44,
 	"shutdown": 48, "bind": 49, "listen": 50, "getsockname": 51,
 	"getpeername": 52, "socketpair": 53, "setsockopt": 541, "getsockopt": 542,
@@ -76,6 +79,7 @@ var X32 = &Arch{Name: "x32", Audit: auditArchX86_64, NrBase: x32Bit, Nr: map[str
 
 // AArch64 is the 64-bit Arm ABI.
 var AArch64 = &Arch{Name: "aarch64", Audit: auditArchAARCH64, Nr: map[string]uint32{
+	"prctl": 167, "pidfd_getfd": 438, "openat": 56, "openat2": 437,
 	"ioctl": 29, "socket": 198, "socketpair": 199, "bind": 200, "listen": 201,
 	"accept": 202, "connect": 203, "getsockname": 204, "getpeername": 205,
 	"sendto": 206, "recvfrom": 207, "setsockopt": 208, "getsockopt": 209,
@@ -86,6 +90,7 @@ var AArch64 = &Arch{Name: "aarch64", Audit: auditArchAARCH64, Nr: map[string]uin
 
 // ARM is the 32-bit Arm (EABI) compat ABI of arm64 kernels.
 var ARM = &Arch{Name: "arm", Audit: auditArchARM, Nr: map[string]uint32{
+	"prctl": 172, "pidfd_getfd": 438, "open": 5, "openat": 322, "creat": 8, "openat2": 437,
 	"execve": 11, "ioctl": 54, "socket": 281, "bind": 282, "connect": 283,
 	"listen": 284, "accept": 285, "getsockname": 286, "getpeername": 287,
 	"socketpair": 288, "sendto": 290, "recvfrom": 292, "shutdown": 293,

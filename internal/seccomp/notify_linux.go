@@ -100,6 +100,9 @@ func Install(filter []bpf.RawInstruction) (listener int, err error) {
 // Listener is the supervisor's end of a filter: the fd seccomp returned.
 type Listener struct{ FD int }
 
+// Fd returns the listener's fd.
+func (l Listener) Fd() int { return l.FD }
+
 // Recv waits for the next notification. It returns ENOENT when the call it
 // was about to deliver went away, which the caller should just retry.
 func (l Listener) Recv(n *Notif) error {

@@ -27,23 +27,18 @@ const (
 // Snapshot is what the kernel says of every Unix socket in the network
 // namespace at one moment: every user's, though only inode numbers are used.
 type Snapshot struct {
-	// Files maps the inode number (low 32 bits, as the kernel reports it)
-	// of each bound socket file to its socket's state. A socket file whose
-	// inode is missing is stale: no process holds its socket.
-	Files map[uint32]SockState
+	// Files maps the device and inode number of each bound socket file to
+	// its socket's state. A socket file missing here is stale: no process
+	// holds its socket. (Inode numbers alone are not enough: another user's
+	// socket file on another filesystem may have the same one.)
+	Files map[FileID]SockState
 	// Sockets holds the inode numbers of all Unix sockets that exist.
 	Sockets map[uint32]struct{}
 }
 
-// LiveFiles returns Snapshot().Files.
-func LiveFiles() (map[uint32]SockState, error) {
-	s, err := Snap()
-	return s.Files, err
-}
-
 // Snap asks the kernel (sock_diag) for a Snapshot.
 func Snap() (Snapshot, error) {
-	snap := Snapshot{Files: make(map[uint32]SockState), Sockets: make(map[uint32]struct{})}
+	snap := Snapshot{Files: make(map[FileID]SockState), Sockets: make(map[uint32]struct{})}
 	s, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return snap, os.NewSyscallError("socket(NETLINK_SOCK_DIAG)", err)
@@ -102,10 +97,20 @@ func Snap() (Snapshot, error) {
 					break
 				}
 				if binary.NativeEndian.Uint16(a[2:]) == unixDiagVFS && alen >= 12 {
-					snap.Files[binary.NativeEndian.Uint32(a[4:])] = st
+					// struct unix_diag_vfs: ino, then dev as the kernel
+					// encodes it internally.
+					id := FileID{Ino: binary.NativeEndian.Uint32(a[4:]), Dev: UserDev(binary.NativeEndian.Uint32(a[8:]))}
+					snap.Files[id] = st
 				}
 				a = a[min((alen+3)&^3, len(a)):]
 			}
 		}
 	}
+}
+
+// UserDev converts a device number from the kernel's internal encoding
+// (dev_t inside the kernel: major in the top 12 bits, minor in the low 20),
+// which sock_diag reports, to the encoding stat gives programs.
+func UserDev(kdev uint32) uint64 {
+	return unix.Mkdev(kdev>>20, kdev&0xfffff)
 }

@@ -26,21 +26,21 @@ func TestLiveFiles(t *testing.T) {
 	if err := unix.Stat(path, &st); err != nil {
 		t.Fatal(err)
 	}
-	live, err := LiveFiles()
+	snap, err := Snap()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := live[uint32(st.Ino)]
+	id := FileID{Dev: st.Dev, Ino: uint32(st.Ino)}
+	got, ok := snap.Files[id]
 	if !ok || !got.Listening || got.Type != unix.SOCK_STREAM {
-		t.Errorf("LiveFiles()[%d] = %+v, %v; want listening stream", st.Ino, got, ok)
+		t.Errorf("Snap().Files[%v] = %+v, %v; want listening stream", id, got, ok)
 	}
 	unix.Close(s)
-	live, err = LiveFiles()
-	if err != nil {
+	if snap, err = Snap(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := live[uint32(st.Ino)]; ok {
-		t.Errorf("LiveFiles() still lists %s after close", path)
+	if _, ok := snap.Files[id]; ok {
+		t.Errorf("Snap() still lists %s after close", path)
 	}
 }
 

@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"encoding/binary"
+	"errors"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -17,9 +18,10 @@ type Call struct {
 	N    seccomp.Notif
 	Arch *seccomp.Arch
 	Name string
-	Proc *tracee.Proc
+	Proc *tracee.Proc // the calling thread
 
 	sv       *Supervisor
+	process  *Process
 	answered atomic.Bool
 }
 
@@ -98,16 +100,33 @@ func (c *Call) SetFD(fd, target int, cloexec bool) error {
 	return err
 }
 
-// Answer answers an Async call. It returns seccomp.ErrGone if the call went
-// away; then nothing happened in the caller, and any fd to inject was not
-// installed (the caller of Answer still owns it).
+// Answer answers an Async call, from any goroutine. If the call went away
+// (seccomp.ErrGone), nothing happened in the caller and r.Gone runs (an
+// fd to inject without Gone is closed).
 func (c *Call) Answer(r Result) error {
 	if c.answered.Swap(true) {
-		panic("supervise: call answered twice")
+		return errAnswered
 	}
 	err := c.sv.answer(c, r)
+	if errors.Is(err, seccomp.ErrGone) {
+		switch {
+		case r.Gone != nil:
+			r.Gone()
+		case r.kind == kInject:
+			unix.Close(r.fd)
+		}
+	}
 	c.sv.logResult(c, r)
 	return err
+}
+
+var errAnswered = errors.New("supervise: call answered twice")
+
+// Log writes a debug note for c now, from any goroutine.
+func (c *Call) Log(note string) {
+	if c.sv.Log != nil && note != "" {
+		c.sv.Log(c, note)
+	}
 }
 
 // Result is how a Handler answers a call.

@@ -1,16 +1,20 @@
 // Package supervise runs the notification loop of a seccomp listener: it
 // receives intercepted calls, hands each to the policy's handler, and
-// delivers the handler's answer to the kernel.
+// delivers the handler's answer to the kernel. It also keeps track of the
+// served processes, so that a policy may hold per-process state that
+// follows fork and execve (see Process).
 //
 // It knows nothing of sockets or policy. It never blocks on a handler's
-// behalf: a handler that must wait answers asynchronously.
+// behalf: a handler that must wait answers asynchronously (Wait, When,
+// Go). A handler that panics fails its own call with EIO, and the loop
+// goes on serving the rest of the tree.
 package supervise
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,17 +29,37 @@ type HandlerFunc func(c *Call) Result
 // Handlers maps syscall names (as in seccomp.Arch.Nr) to their handlers.
 type Handlers map[string]HandlerFunc
 
+// Notifier is the supervisor's side of a seccomp listener. seccomp.Listener
+// is the real one; tests drive handlers with their own.
+type Notifier interface {
+	Recv(n *seccomp.Notif) error
+	Send(r *seccomp.Resp) error
+	Valid(id uint64) bool
+	AddFD(a *seccomp.AddFD) (int, error)
+	// Fd is the listener's fd, for poll.
+	Fd() int
+}
+
 // Supervisor serves one listener.
 type Supervisor struct {
-	L seccomp.Listener
+	L Notifier
 	// Log receives debug notes; nil discards them. Called from any goroutine.
 	Log func(c *Call, note string)
+	// Orphan gives the initial state of a process none of whose ancestors
+	// is tracked (its parent exited before it made a call); nil means nil.
+	Orphan func(pid int) any
+	// Inherit gives a new process's state from its parent's; nil shares
+	// the parent's value.
+	Inherit func(parent any) any
 
-	procs *tracee.Table
-	abis  []abi
-	waits []*wait // calls waiting for an fd, served by the loop
-	// pruneAt is the cache size at which dead threads are next pruned.
-	pruneAt int
+	procs        *tracee.Table
+	threadsAt    int // the thread cache size at which dead threads are next pruned
+	processes    map[int]*Process
+	procsPruneAt int
+	abis         []abi
+	waits        []*wait   // calls waiting for an fd, served by the loop
+	parked       []*parked // calls waiting for a channel
+	wakeFD       int       // eventfd: a parked call's channel is ready
 }
 
 type abi struct {
@@ -46,8 +70,9 @@ type abi struct {
 
 // New returns a supervisor for listener l that dispatches the calls of the
 // given ABIs to h.
-func New(l seccomp.Listener, h Handlers, arches ...*seccomp.Arch) *Supervisor {
-	sv := &Supervisor{L: l, procs: tracee.NewTable(), pruneAt: 256}
+func New(l Notifier, h Handlers, arches ...*seccomp.Arch) *Supervisor {
+	sv := &Supervisor{L: l, procs: tracee.NewTable(), threadsAt: 256,
+		processes: make(map[int]*Process), procsPruneAt: 256, wakeFD: -1}
 	for _, a := range arches {
 		x := abi{arch: a, handlers: make(map[uint32]HandlerFunc), names: make(map[uint32]string)}
 		for name, f := range h {
@@ -58,12 +83,11 @@ func New(l seccomp.Listener, h Handlers, arches ...*seccomp.Arch) *Supervisor {
 		}
 		sv.abis = append(sv.abis, x)
 	}
+	if fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err == nil {
+		sv.wakeFD = fd
+	}
 	return sv
 }
-
-// Procs is the thread cache, shared with handlers that need to look up
-// other threads.
-func (sv *Supervisor) Procs() *tracee.Table { return sv.procs }
 
 // Run serves notifications until no process uses the filter any more. It
 // locks its goroutine to one OS thread: with SYNC_WAKE_UP the kernel then
@@ -71,7 +95,9 @@ func (sv *Supervisor) Procs() *tracee.Table { return sv.procs }
 func (sv *Supervisor) Run() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	_ = sv.L.SetSyncWakeUp() // Linux < 6.6: slower, still correct
+	if l, ok := sv.L.(seccomp.Listener); ok {
+		_ = l.SetSyncWakeUp() // Linux < 6.6: slower, still correct
+	}
 	// With nothing waiting, RECV blocks by itself: a poll first would cost
 	// a syscall per call. RECV fails with ENOENT both when a call went
 	// away before we took it and when no process uses the filter any
@@ -79,8 +105,8 @@ func (sv *Supervisor) Run() error {
 	var pfd []unix.PollFd
 	lastCheck := time.Now()
 	for {
-		if len(sv.waits) > 0 {
-			pfd = append(pfd[:0], unix.PollFd{Fd: int32(sv.L.FD), Events: unix.POLLIN})
+		if len(sv.waits) > 0 || len(sv.parked) > 0 {
+			pfd = append(pfd[:0], unix.PollFd{Fd: int32(sv.L.Fd()), Events: unix.POLLIN}, unix.PollFd{Fd: int32(sv.wakeFD), Events: unix.POLLIN})
 			for _, w := range sv.waits {
 				pfd = append(pfd, unix.PollFd{Fd: int32(w.fd), Events: w.events})
 			}
@@ -89,7 +115,12 @@ func (sv *Supervisor) Run() error {
 				return os.NewSyscallError("poll", err)
 			}
 			if err == nil {
-				sv.serveWaits(pfd[1:])
+				if pfd[1].Revents != 0 {
+					var b [8]byte
+					unix.Read(sv.wakeFD, b[:])
+				}
+				sv.serveWaits(pfd[2:])
+				sv.serveParked()
 			}
 			if time.Since(lastCheck) >= waitCheck {
 				sv.dropVanished()
@@ -109,7 +140,7 @@ func (sv *Supervisor) Run() error {
 		default:
 			return os.NewSyscallError("ioctl(SECCOMP_IOCTL_NOTIF_RECV)", err)
 		}
-		gone := []unix.PollFd{{Fd: int32(sv.L.FD), Events: unix.POLLIN}}
+		gone := []unix.PollFd{{Fd: int32(sv.L.Fd()), Events: unix.POLLIN}}
 		if _, err := unix.Poll(gone, 0); err == nil && gone[0].Revents&unix.POLLHUP != 0 && gone[0].Revents&unix.POLLIN == 0 {
 			return nil // every process using the filter is gone
 		}
@@ -143,6 +174,44 @@ func (c *Call) WaitFor(fd int, events int16, ready func() (Result, bool), gone f
 	return Async()
 }
 
+// parked is a call answered once a channel is closed.
+type parked struct {
+	c     *Call
+	ready <-chan struct{}
+	then  func() Result
+}
+
+// When defers the answer to c until ready is closed: the loop then calls
+// then, on the loop, and answers with its result (which may itself be
+// Async). Return the result of When from the handler.
+func (c *Call) When(ready <-chan struct{}, then func() Result) Result {
+	select {
+	case <-ready:
+		return then()
+	default:
+	}
+	sv := c.sv
+	sv.parked = append(sv.parked, &parked{c: c, ready: ready, then: then})
+	go func() {
+		<-ready
+		var one [8]byte
+		one[0] = 1
+		unix.Write(sv.wakeFD, one[:])
+	}()
+	return Async()
+}
+
+// Go runs f off the loop and answers c with its result: for work that
+// may block (a path lookup, a retried connect). A panic in f fails the
+// call with EIO. Return the result of Go from the handler.
+func (c *Call) Go(f func() Result) Result {
+	go func() {
+		r := c.safely(f)
+		c.Answer(r)
+	}()
+	return Async()
+}
+
 // serveWaits runs the ready functions of the waits whose fds poll
 // readable, and answers those that are done.
 func (sv *Supervisor) serveWaits(ready []unix.PollFd) {
@@ -152,24 +221,43 @@ func (sv *Supervisor) serveWaits(ready []unix.PollFd) {
 			keep = append(keep, w)
 			continue
 		}
-		r, done := w.ready()
+		done, panicked := false, true
+		r := w.c.safely(func() Result {
+			r, d := w.ready()
+			done, panicked = d, false
+			return r
+		})
+		done = done || panicked
 		if !done {
 			keep = append(keep, w)
 			continue
 		}
-		w.c.answered.Store(true)
-		if err := sv.answer(w.c, r); errors.Is(err, seccomp.ErrGone) {
-			switch {
-			case r.Gone != nil:
-				r.Gone()
-			case r.kind == kInject:
-				unix.Close(r.fd)
-			}
-		}
-		sv.logResult(w.c, r)
+		sv.finish(w.c, r)
 	}
 	clear(sv.waits[len(keep):])
 	sv.waits = keep
+}
+
+// serveParked answers the parked calls whose channel is closed.
+func (sv *Supervisor) serveParked() {
+	var run []*parked
+	keep := sv.parked[:0]
+	for _, p := range sv.parked {
+		select {
+		case <-p.ready:
+			run = append(run, p)
+		default:
+			keep = append(keep, p)
+		}
+	}
+	clear(sv.parked[len(keep):])
+	sv.parked = keep
+	for _, p := range run {
+		r := p.c.safely(p.then)
+		if r.kind != kAsync {
+			sv.finish(p.c, r)
+		}
+	}
 }
 
 // dropVanished forgets the waits whose calls went away.
@@ -184,6 +272,14 @@ func (sv *Supervisor) dropVanished() {
 	}
 	clear(sv.waits[len(keep):])
 	sv.waits = keep
+	pk := sv.parked[:0]
+	for _, p := range sv.parked {
+		if p.c.Valid() {
+			pk = append(pk, p)
+		}
+	}
+	clear(sv.parked[len(pk):])
+	sv.parked = pk
 }
 
 func (sv *Supervisor) dispatch(c *Call) {
@@ -201,36 +297,67 @@ func (sv *Supervisor) dispatch(c *Call) {
 		break
 	}
 	if f == nil {
-		// The filter notified a call no handler claims: let it run rather
-		// than fail a program; the filter tests keep the two in step.
-		sv.answer(c, Continue())
+		// The filter notified a call no handler claims. The filter tests
+		// keep the two in step; should they not be, fail it (closed).
+		sv.send(c, Fail(unix.ENOSYS))
 		return
 	}
-	p, err := sv.procs.Get(c.Tid())
+	t, err := sv.thread(c.Tid())
 	if err != nil {
 		// The thread is gone; so is its call.
-		sv.answer(c, Continue())
+		sv.send(c, Fail(unix.ESRCH))
 		return
 	}
-	c.Proc = p
-	if sv.procs.Len() >= sv.pruneAt {
-		sv.procs.Prune()
-		sv.pruneAt = max(256, 2*sv.procs.Len())
+	c.Proc = t
+	c.process = sv.processOf(t)
+	if p := c.process; p != nil && p.pending != nil {
+		p.settle()
+		if p.pending != nil && p.pending.tid == c.Tid() {
+			p.drop() // its execve failed: it is still the old program
+		}
 	}
-	r := f(c)
+	r := c.safely(func() Result { return f(c) })
 	if r.kind == kAsync {
 		return
 	}
-	c.answered.Store(true)
-	if err := sv.answer(c, r); errors.Is(err, seccomp.ErrGone) {
-		switch {
-		case r.Gone != nil:
-			r.Gone() // owns r's fd, if any
-		case r.kind == kInject:
-			unix.Close(r.fd)
+	sv.finish(c, r)
+}
+
+// thread returns the cached thread tid, opening it on its first call or
+// when its tid has been reused since.
+func (sv *Supervisor) thread(tid int) (*tracee.Proc, error) {
+	t, err := sv.procs.Get(tid)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Alive() {
+		sv.procs.Forget(t)
+		if t, err = sv.procs.Get(tid); err != nil {
+			return nil, err
 		}
 	}
-	sv.logResult(c, r)
+	if sv.procs.Len() >= sv.threadsAt {
+		sv.procs.Prune()
+		sv.threadsAt = max(256, 2*sv.procs.Len())
+	}
+	return t, nil
+}
+
+// safely runs a handler's function; a panic fails the call with EIO and
+// says so, once per call, whatever the debug setting.
+func (c *Call) safely(f func() Result) (r Result) {
+	defer func() {
+		if x := recover(); x != nil {
+			r = Fail(unix.EIO)
+			r.Warn = fmt.Sprintf("internal error in %s (the call fails with EIO; please report): %v\n%s", c.Name, x, debug.Stack())
+		}
+	}()
+	return f()
+}
+
+// finish answers c with r, undoing r (Gone) if the call went away.
+func (sv *Supervisor) finish(c *Call, r Result) {
+	c.Answer(r)
 }
 
 func (sv *Supervisor) logResult(c *Call, r Result) {
@@ -247,7 +374,7 @@ func (sv *Supervisor) logResult(c *Call, r Result) {
 
 // answer delivers r. An fd to inject is closed once it is installed, or
 // refused; if the call went away first (ErrGone), it stays open for the
-// handler to keep (see Call.Answer), and is never closed twice.
+// handler to keep (see Result.Gone), and is never closed twice.
 func (sv *Supervisor) answer(c *Call, r Result) error {
 	if r.kind == kInject {
 		_, err := sv.L.AddFD(&seccomp.AddFD{ID: c.N.ID, Flags: seccomp.AddFDSend, SrcFD: uint32(r.fd), NewFDFlags: r.flags})
@@ -262,8 +389,11 @@ func (sv *Supervisor) answer(c *Call, r Result) error {
 		}
 		// EMFILE and friends: the program gets the error the kernel gave.
 		unix.Close(r.fd)
-		r = Fail(err.(unix.Errno))
-		if err := sv.send(c, r); err != nil && err != seccomp.ErrGone {
+		e, _ := err.(unix.Errno)
+		if e == 0 {
+			e = unix.EIO
+		}
+		if err := sv.send(c, Fail(e)); err != nil && err != seccomp.ErrGone {
 			return err
 		}
 		return nil
