@@ -27,7 +27,8 @@ const version = "noip 0.2.0"
 const usage = `usage: noip [OPTIONS] [--] [COMMAND [ARG...]]
        noip check [FILE]
        noip explain bind|connect ADDR[:PORT]
-       noip ls | gc
+       noip ls [-a] [-l] [-t] [-u] [--json] [--path ENDPOINT]
+       noip gc
 
 Runs COMMAND (default: $SHELL) so that its TCP sockets become Unix-domain
 sockets in a private directory: programs under noip reach each other as
@@ -48,7 +49,11 @@ Subcommands (use "noip -- check" to run a program named check):
   check [FILE]         validate the configuration and print its rules
   explain bind|connect ADDR[:PORT]
                        say which rule decides for ADDR, and what happens
-  ls                   list the endpoints in the socket directory
+  ls                   list the live endpoints of the socket directory, like ss:
+                       -l listening ones only, -a stale ones too, -t TCP only,
+                       -u UDP only, --json for scripts; --path ENDPOINT prints
+                       the file of ENDPOINT (127.0.0.1:8000, udp/127.0.0.1:53)
+                       for programs outside noip
   gc                   remove the stale ones (no process holds them)
 `
 
@@ -146,8 +151,10 @@ func run(argv []string) int {
 		return check(o)
 	case "explain":
 		return explain(o)
-	case "ls", "gc":
-		return listOrGC(o)
+	case "ls":
+		return list(o)
+	case "gc":
+		return gc(o)
 	}
 	if err := checkKernel(); err != nil {
 		return fail("%v", err)
@@ -284,53 +291,6 @@ func explain(o *options) int {
 		return 0
 	}
 	fmt.Printf("action: plastic, endpoint %s/%s\n", socketDir(cfg), inet.Name(ap))
-	return 0
-}
-
-// listOrGC lists the endpoints of the socket directory noip would use, or
-// removes the stale ones.
-func listOrGC(o *options) int {
-	if len(o.args) > 0 {
-		return fail("usage: noip %s", o.sub)
-	}
-	_, d, err := loadSettings(o)
-	if err != nil {
-		return fail("%v", err)
-	}
-	defer d.Close()
-	if o.sub == "gc" {
-		n, err := d.GC()
-		if err != nil {
-			return fail("%v", err)
-		}
-		fmt.Printf("removed %d stale endpoints from %s\n", n, d.Path)
-		return 0
-	}
-	eps, err := d.List()
-	if err != nil {
-		return fail("%v", err)
-	}
-	inos := make(map[uint32]bool)
-	for _, e := range eps {
-		inos[e.SockIno] = e.Live
-	}
-	owners := sockdir.Owners(inos)
-	fmt.Printf("# %s\n", d.Path)
-	fmt.Printf("%-44s %-9s %-10s %s\n", "ENDPOINT", "TYPE", "STATE", "HELD BY")
-	for _, e := range eps {
-		typ, state, by := "-", "stale", ""
-		if e.Live {
-			typ, state = map[int]string{unix.SOCK_STREAM: "stream", unix.SOCK_DGRAM: "datagram", unix.SOCK_SEQPACKET: "seqpacket"}[e.Type], "bound"
-			if e.Listening {
-				state = "listening"
-			}
-			by = "(not visible)"
-			if ow, ok := owners[e.SockIno]; ok {
-				by = fmt.Sprintf("%d %s", ow.Pid, ow.Comm)
-			}
-		}
-		fmt.Printf("%-44s %-9s %-10s %s\n", e.Name, typ, state, by)
-	}
 	return 0
 }
 

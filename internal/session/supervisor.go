@@ -78,6 +78,12 @@ func RunSupervisor(argv []string, filter []bpf.RawInstruction, prepare Prepare) 
 	// it, and until then every page we write is copied for the child.
 	l, ok := takeListener(sp[0], pidfd, front)
 	unix.Close(sp[0])
+	// From now on no program running as the user may look into the
+	// supervisor (ptrace, /proc/PID/mem, pidfd_getfd of the listener or of
+	// the sockets it holds). Not before: CMD's process, forked from us,
+	// would inherit it and refuse us its listener.
+	setComm(supervisorName)
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	serve := prepare()
 	go front.watch()
 	go ignoreTerminalSignals()
@@ -212,4 +218,11 @@ func (f *frontConn) watch() {
 		unix.Dup2(null, 2)
 		unix.Close(null)
 	}
+}
+
+// setComm names the process in ps and /proc/PID/comm, which would say
+// "exe" (it was started as /proc/self/exe). It writes the main thread's
+// name: a process's other threads may not set it once it is non-dumpable.
+func setComm(name string) {
+	os.WriteFile("/proc/self/comm", []byte(name), 0)
 }

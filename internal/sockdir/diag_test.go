@@ -1,6 +1,7 @@
 package sockdir
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -76,6 +77,57 @@ func TestGC(t *testing.T) {
 		_, ok := d.Stat(name)
 		if ok != want {
 			t.Errorf("after GC, %s exists = %v, want %v", name, ok, want)
+		}
+	}
+}
+
+// sock_diag reports a socket file's device in the kernel's own encoding:
+// UserDev turns it into stat's, for files on filesystems of any device
+// number (tmpfs, the root filesystem).
+func TestDevMatchesStat(t *testing.T) {
+	for _, dir := range []string{t.TempDir(), "/dev/shm"} {
+		path := filepath.Join(dir, "noip-devtest-"+filepath.Base(t.Name()))
+		s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Bind(s, &unix.SockaddrUnix{Name: path}); err != nil {
+			t.Skipf("%s: %v", dir, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := Snap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := FileID{Dev: st.Dev, Ino: uint32(st.Ino)}
+		if _, ok := snap.Files[id]; !ok {
+			var near []FileID
+			for f := range snap.Files {
+				if f.Ino == id.Ino {
+					near = append(near, f)
+				}
+			}
+			t.Errorf("%s: Snap has no file %+v (stat's dev %#x); same inode: %+v", dir, id, st.Dev, near)
+		}
+		// The same inode number on another device is another file.
+		if _, ok := snap.Files[FileID{Dev: st.Dev + 1, Ino: uint32(st.Ino)}]; ok {
+			t.Errorf("%s: Snap matched a file on device %#x", dir, st.Dev+1)
+		}
+		unix.Close(s)
+		os.Remove(path)
+	}
+}
+
+func TestUserDev(t *testing.T) {
+	for _, tt := range []struct {
+		kdev         uint32
+		major, minor uint32
+	}{{0x00800003, 8, 3}, {0x00000021, 0, 33}, {0x10300105, 259, 261}} {
+		if got, want := UserDev(tt.kdev), unix.Mkdev(tt.major, tt.minor); got != want {
+			t.Errorf("UserDev(%#x) = %#x, want %#x", tt.kdev, got, want)
 		}
 	}
 }

@@ -15,6 +15,9 @@ type Owner struct {
 // Owners finds, for each socket inode asked for, a process that holds it,
 // among the processes whose fds this user may read (/proc/PID/fd). Sockets
 // held only by others' processes, or by non-dumpable ones, are missing.
+// A noip supervisor holds its programs' sockets now and then (while it
+// waits for a connection on a program's behalf): the program is named,
+// not the supervisor.
 func Owners(inos map[uint32]bool) map[uint32]Owner {
 	out := make(map[uint32]Owner)
 	procs, err := os.ReadDir("/proc")
@@ -43,11 +46,23 @@ func Owners(inos map[uint32]bool) map[uint32]Owner {
 			if err != nil || !inos[uint32(ino)] {
 				continue
 			}
-			if _, seen := out[uint32(ino)]; !seen {
+			if _, seen := out[uint32(ino)]; !seen && !isSupervisor(p.Name()) {
 				comm, _ := os.ReadFile("/proc/" + p.Name() + "/comm")
 				out[uint32(ino)] = Owner{Pid: pid, Comm: strings.TrimSpace(string(comm))}
 			}
 		}
 	}
 	return out
+}
+
+// SupervisorName is argv[0] (and comm) of a noip supervisor.
+const SupervisorName = "noip-supervisor"
+
+func isSupervisor(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/cmdline")
+	if err != nil {
+		return false
+	}
+	argv0, _, _ := strings.Cut(string(b), "\x00")
+	return argv0 == SupervisorName
 }

@@ -12,7 +12,6 @@ package sockdir
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,38 +147,31 @@ func checkFD(fd int, path string) error {
 // refusal explains why an existing path cannot be the socket directory,
 // or returns nil when it does not exist or nothing is wrong with it.
 func refusal(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil {
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) != nil {
 		return nil
 	}
-	st, _ := fi.Sys().(*unix.Stat_t)
-	owner := ""
-	if st != nil && int(st.Uid) != os.Geteuid() {
-		owner = fmt.Sprintf(", owned by %s: another user made it; set NOIP_SOCKETDIR to a directory of your own", userName(int(st.Uid)))
+	mine := int(st.Uid) == os.Geteuid()
+	other := ""
+	if !mine {
+		other = fmt.Sprintf(", owned by %s: another user made it; set NOIP_SOCKETDIR to a directory of your own", userName(int(st.Uid)))
 	}
-	switch m := fi.Mode(); {
-	case m&fs.ModeSymlink != 0:
-		return &UnsafeError{path, "is a symlink" + owner}
-	case !m.IsDir():
-		return &UnsafeError{path, "is not a directory (" + fileKind(m) + ")" + owner}
-	case owner != "":
-		return &UnsafeError{path, "is a directory" + owner}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		if !mine {
+			return &UnsafeError{path, fmt.Sprintf("is owned by %s, not by you (%s): another user made it; set NOIP_SOCKETDIR to a directory of your own", userName(int(st.Uid)), userName(os.Geteuid()))}
+		}
+		return nil
+	case unix.S_IFLNK:
+		return &UnsafeError{path, "is a symlink" + other}
+	case unix.S_IFIFO:
+		return &UnsafeError{path, "is not a directory (a fifo)" + other}
+	case unix.S_IFSOCK:
+		return &UnsafeError{path, "is not a directory (a socket)" + other}
+	case unix.S_IFREG:
+		return &UnsafeError{path, "is not a directory (a regular file)" + other}
 	}
-	return nil
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a fifo"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsRegular():
-		return "a regular file"
-	}
-	return m.Type().String()
+	return &UnsafeError{path, "is not a directory (a device)" + other}
 }
 
 // userName is "name (uid N)", or "uid N" when /etc/passwd has no name for

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -39,7 +40,10 @@ func TestHelperProcess(t *testing.T) {
 	var b [1]byte
 	os.Stdin.Read(b[:])
 	unix.Close(l)
-	r1, _, e := unix.Syscall(unix.SYS_GETSOCKNAME, 7, 0, 0)
+	// fd 8: the handler panics; the call fails, the next is served.
+	r1, _, e := unix.Syscall(unix.SYS_GETSOCKNAME, 8, 0, 0)
+	os.Stdout.WriteString("getsockname " + strconv.Itoa(int(int32(r1))) + " " + strconv.Itoa(int(e)) + "\n")
+	r1, _, e = unix.Syscall(unix.SYS_GETSOCKNAME, 7, 0, 0)
 	os.Stdout.WriteString("getsockname " + strconv.Itoa(int(r1)) + " " + strconv.Itoa(int(e)) + "\n")
 	p := make([]int, 2)
 	unix.Pipe(p)
@@ -50,7 +54,8 @@ func TestHelperProcess(t *testing.T) {
 
 // TestLoop runs the real thing in the kernel: a program under a filter,
 // served by a Supervisor whose handlers answer one call with a value and
-// another only once an fd is readable (Wait).
+// another only once an fd is readable (Wait). A handler that panics fails
+// its call with EIO, and the supervisor goes on.
 func TestLoop(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), "NOIP_TEST_HELPER=1")
@@ -85,6 +90,10 @@ func TestLoop(t *testing.T) {
 	sv := New(seccomp.Listener{FD: lfd}, Handlers{
 		"getsockname": func(c *Call) Result {
 			seen = append(seen, c.Name+" fd "+strconv.Itoa(int(c.Int(0))))
+			if c.Int(0) == 8 {
+				var m map[string]int
+				m["a handler bug"] = 1 // panics: nil map
+			}
 			return Return(42)
 		},
 		"getpeername": func(c *Call) Result {
@@ -93,6 +102,13 @@ func TestLoop(t *testing.T) {
 			return c.Wait(pipe[0], func() (Result, bool) { return Fail(unix.ENOTSOCK), true }, nil)
 		},
 	}, seccomp.Native)
+	var logged []string
+	var logMu sync.Mutex
+	sv.Log = func(c *Call, note string) {
+		logMu.Lock()
+		logged = append(logged, note)
+		logMu.Unlock()
+	}
 	done := make(chan error, 1)
 	go func() { done <- sv.Run() }()
 	rest := make([]byte, 256)
@@ -107,11 +123,16 @@ func TestLoop(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	want := "getsockname 42 0\ngetpeername -1 88\n"
+	want := "getsockname -1 5\ngetsockname 42 0\ngetpeername -1 88\n"
 	if got.String() != want {
 		t.Errorf("helper printed %q, want %q", got.String(), want)
 	}
-	if strings.Join(seen, ",") != "getsockname fd 7,getpeername" {
+	logMu.Lock()
+	if len(logged) != 1 || !strings.HasPrefix(logged[0], "internal error in getsockname (the call fails with EIO; please report): assignment to entry in nil map") {
+		t.Errorf("logged %q, want one internal error", logged)
+	}
+	logMu.Unlock()
+	if strings.Join(seen, ",") != "getsockname fd 8,getsockname fd 7,getpeername" {
 		t.Errorf("handlers saw %v", seen)
 	}
 }

@@ -34,7 +34,11 @@ func TestMain(m *testing.M) {
 	os.Chmod(dir, 0o755)
 	binDir = dir
 	code := 1
-	if err := build(dir); err != nil {
+	err = build(dir)
+	if err == nil {
+		err = writeAsuser(dir)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
@@ -84,6 +88,8 @@ func TestScripts(t *testing.T) {
 			"waitline":  cmdWaitline,
 			"exits":     cmdExits,
 			"localaddr": cmdLocaladdr,
+			"mkuser":    cmdMkuser,
+			"give":      cmdGive,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
