@@ -100,4 +100,3 @@ func usersDir(ts *testscript.TestScript) string {
 func writeAsuser(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "asuser"), []byte(asuserScript), 0o755)
 }
-
