@@ -21,7 +21,9 @@ zpty -w z "compadd() {
 }"
 zpty -w z "_complete_done() { print -r -- __END__ >>${(q)out} }; comppostfuncs=(_complete_done)"
 zpty -n -w z "$line"$'\t'
-for (( i = 0; i < 200; i++ )); do
+# Wait up to 30 s (600 times 50 ms) for the matches: the inner shell starts
+# slowly on a machine busy with other tests.
+for (( i = 0; i < 600; i++ )); do
   [[ $(<$out) == *__END__* ]] && break
   zpty -rt z junk 2>/dev/null
   zselect -t 5
