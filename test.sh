@@ -5,15 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# command -> Debian package that provides it
+# command (or, for a package without one, a file) -> Debian package that
+# provides it. The second group is for the manual pages, completions and
+# .deb tests (man/, completions/, packaging/).
 declare -A pkgs=(
 	[python3]=python3 [curl]=curl [socat]=socat [tmux]=tmux [ss]=iproute2
 	[setpriv]=util-linux [sshd]=openssh-server [ssh]=openssh-client
 	[javac]=default-jdk-headless
+	[groff]=groff-base [mandoc]=mandoc [man]=man-db [lintian]=lintian
+	[dpkg-deb]=dpkg [make]=make [zsh]=zsh [fish]=fish
+	[/usr/share/bash-completion/bash_completion]=bash-completion
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
-	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkgs[$cmd]}")
+	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -f "$cmd" ] || missing+=("${pkgs[$cmd]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing test dependencies: ${missing[*]}"
