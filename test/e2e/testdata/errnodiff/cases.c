@@ -1,0 +1,609 @@
+// cases.c: socket-call cases for the differential errno suite
+// (errnodiff_test.go). Each case makes its own sockets, makes one call and
+// prints one line: NAME ret=R errno=ENAME [extra]. The output must be the
+// same every run and must not depend on port numbers: ports come from
+// $PORTBASE (or a base picked from the pid) and are never printed.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+typedef union {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+	struct sockaddr_un un;
+	unsigned char raw[512];
+} A;
+
+#define L4 ((socklen_t)sizeof(struct sockaddr_in))
+#define L6 ((socklen_t)sizeof(struct sockaddr_in6))
+
+static int portbase, portnext;
+static int regfd, pipefd, nullfd, epfd, closedfd = 500;
+static void *unmapped, *rdonly;
+static int ncases;
+
+// Per-case state.
+static char cname[128], extra[1024];
+static long cret;
+static int cerr, cisfd, crecorded;
+static int fds[64], nfds;
+
+static int nport(void) { return portbase + portnext++; }
+
+static const char *ename(int e)
+{
+	static char b[32];
+	const char *n;
+	if (e == 0)
+		return "0";
+	n = strerrorname_np(e);
+	if (n)
+		return n;
+	snprintf(b, sizeof b, "E%d", e);
+	return b;
+}
+
+static void X(const char *fmt, ...)
+{
+	size_t n = strlen(extra);
+	va_list ap;
+	if (n + 2 >= sizeof extra)
+		return;
+	extra[n++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(extra + n, sizeof extra - n, fmt, ap);
+	va_end(ap);
+}
+
+static int reg(int fd)
+{
+	if (fd >= 0 && nfds < 64)
+		fds[nfds++] = fd;
+	return fd;
+}
+
+static void onalarm(int sig) { (void)sig; }
+
+static int begin(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cname, sizeof cname, fmt, ap);
+	va_end(ap);
+	extra[0] = 0;
+	cret = 0;
+	cerr = 0;
+	cisfd = 0;
+	crecorded = 0;
+	nfds = 0;
+	// Nothing may block for long: a stuck call gets EINTR after 1 s.
+	struct itimerval it = {{0, 0}, {1, 0}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	return 1;
+}
+
+static int end(void)
+{
+	struct itimerval it = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	// In creation order: a client closes before the socket it was
+	// accepted as, so TIME_WAIT holds its ephemeral port, not ours.
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	nfds = 0;
+	if (!crecorded)
+		X("norecord");
+	unsigned char vec;
+	if (mincore(unmapped, 1, &vec) == 0)
+		X("unmapped-page-is-mapped");
+	if (cisfd && cret >= 0)
+		printf("%s ret=fd errno=0%s\n", cname, extra);
+	else
+		printf("%s ret=%ld errno=%s%s\n", cname, cret, cret == -1 ? ename(cerr) : "0", extra);
+	fflush(stdout);
+	ncases++;
+	return 0;
+}
+
+#define CASE(...) for (int _c = begin(__VA_ARGS__); _c; _c = end())
+// R records the case's call; RF one that returns a new descriptor.
+#define R(x) do { errno = 0; cret = (long)(x); cerr = errno; crecorded = 1; } while (0)
+#define RF(x) do { R(x); cisfd = 1; reg((int)cret); } while (0)
+// Q runs a setup call and notes in the line if it failed.
+#define Q(x) do { errno = 0; if ((long)(x) < 0) X("setup(%s)=%s", #x, ename(errno)); } while (0)
+
+static A a4(const char *ip, int port)
+{
+	A a;
+	memset(&a, 0, sizeof a);
+	a.in4.sin_family = AF_INET;
+	a.in4.sin_port = htons(port);
+	inet_pton(AF_INET, ip, &a.in4.sin_addr);
+	return a;
+}
+
+static A a6(const char *ip, int port)
+{
+	A a;
+	memset(&a, 0, sizeof a);
+	a.in6.sin6_family = AF_INET6;
+	a.in6.sin6_port = htons(port);
+	inet_pton(AF_INET6, ip, &a.in6.sin6_addr);
+	return a;
+}
+
+// lo is the loopback address of family f, any the wildcard.
+static A lo(int f, int port) { return f == AF_INET ? a4("127.0.0.1", port) : a6("::1", port); }
+static A any(int f, int port) { return f == AF_INET ? a4("0.0.0.0", port) : a6("::", port); }
+static socklen_t alen(int f) { return f == AF_INET ? L4 : L6; }
+static const char *fn(int f) { return f == AF_INET ? "4" : "6"; }
+
+static int S(int f, int type, int proto) { return reg(socket(f, type, proto)); }
+static int tcp(int f) { return S(f, SOCK_STREAM, 0); }
+static int udp(int f) { return S(f, SOCK_DGRAM, 0); }
+
+static void bindto(int s, A a, socklen_t l)
+{
+	errno = 0;
+	if (bind(s, &a.sa, l) < 0)
+		X("setup(bind)=%s", ename(errno));
+}
+
+// bound returns a socket of type t bound to loopback at a fresh port.
+static int bound(int f, int t, int *port)
+{
+	int s = S(f, t, 0), p = nport();
+	bindto(s, lo(f, p), alen(f));
+	if (port)
+		*port = p;
+	return s;
+}
+
+static int listener(int f, int *port)
+{
+	int s = bound(f, SOCK_STREAM, port);
+	Q(listen(s, 8));
+	return s;
+}
+
+static void connto(int s, A a, socklen_t l)
+{
+	errno = 0;
+	if (connect(s, &a.sa, l) < 0)
+		X("setup(connect)=%s", ename(errno));
+}
+
+// pair makes a connected TCP pair: client c, accepted a; l is the listener.
+static void pair(int f, int *c, int *a, int *l)
+{
+	int p, ls = listener(f, &p);
+	*c = tcp(f);
+	connto(*c, lo(f, p), alen(f));
+	errno = 0;
+	*a = reg(accept(ls, NULL, NULL));
+	if (*a < 0)
+		X("setup(accept)=%s", ename(errno));
+	if (l)
+		*l = ls;
+}
+
+// upair makes two UDP sockets bound to loopback, each connected to the other.
+static void upair(int f, int *x, int *y)
+{
+	int px, py;
+	*x = bound(f, SOCK_DGRAM, &px);
+	*y = bound(f, SOCK_DGRAM, &py);
+	connto(*x, lo(f, py), alen(f));
+	connto(*y, lo(f, px), alen(f));
+}
+
+static void nonblock(int s) { Q(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)); }
+
+static void rcvtimeo(int s)
+{
+	struct timeval tv = {0, 200000};
+	Q(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+}
+
+static int waitin(int s)
+{
+	struct pollfd p = {s, POLLIN, 0};
+	return poll(&p, 1, 300);
+}
+
+// XA describes an address buffer of given bytes (prefilled with 0xaa)
+// after a call returned rlen: the family, the bytes (port bytes shown as
+// pp when not zero, 00 when zero) and how many bytes past given changed.
+static void XA(A *b, socklen_t given, socklen_t rlen)
+{
+	char hex[2 * 64 + 1];
+	int n = given > 64 ? 64 : (int)given, over = 0, k = 0;
+	if ((int)given < 0)
+		n = 0;
+	for (int i = 0; i < n; i++) {
+		if (i == 2 || i == 3) {
+			int z = b->raw[2] == 0 && b->raw[3] == 0;
+			k += sprintf(hex + k, z ? "00" : "pp");
+		} else {
+			k += sprintf(hex + k, "%02x", b->raw[i]);
+		}
+	}
+	hex[k] = 0;
+	for (int i = n < 0 ? 0 : n; i < (int)sizeof b->raw; i++)
+		if (b->raw[i] != 0xaa)
+			over++;
+	X("len=%d fam=%d raw=%s over=%d", (int)rlen, b->sa.sa_family, k ? hex : "-", over);
+}
+
+// XO describes an option buffer of given bytes (prefilled with 0xaa) after
+// getsockopt returned rlen: as an int when 4 bytes came back, else in hex.
+static void XO(unsigned char *b, int given, socklen_t rlen)
+{
+	if ((int)rlen == 4 && given >= 4) {
+		int v;
+		memcpy(&v, b, 4);
+		X("val=%d len=4", v);
+		return;
+	}
+	char hex[2 * 16 + 1];
+	int n = (int)rlen, k = 0;
+	if (n > given)
+		n = given;
+	if (n > 16)
+		n = 16;
+	for (int i = 0; i < n; i++)
+		k += sprintf(hex + k, "%02x", b[i]);
+	hex[k] = 0;
+	X("val=%s len=%d", k ? hex : "-", (int)rlen);
+}
+
+static int fdflags(int s)
+{
+	int nb = (fcntl(s, F_GETFL) & O_NONBLOCK) != 0, ce = (fcntl(s, F_GETFD) & FD_CLOEXEC) != 0;
+	X("nb=%d cloexec=%d", nb, ce);
+	return 0;
+}
+
+static void socket_cases(void)
+{
+	static const struct {
+		const char *n;
+		int f, t, p;
+	} t[] = {
+		{"tcp4", AF_INET, SOCK_STREAM, 0},
+		{"tcp6", AF_INET6, SOCK_STREAM, 0},
+		{"udp4", AF_INET, SOCK_DGRAM, 0},
+		{"udp6", AF_INET6, SOCK_DGRAM, 0},
+		{"tcp4_ipproto_tcp", AF_INET, SOCK_STREAM, IPPROTO_TCP},
+		{"tcp6_ipproto_tcp", AF_INET6, SOCK_STREAM, IPPROTO_TCP},
+		{"udp4_ipproto_udp", AF_INET, SOCK_DGRAM, IPPROTO_UDP},
+		{"udp6_ipproto_udp", AF_INET6, SOCK_DGRAM, IPPROTO_UDP},
+		{"tcp4_nonblock_cloexec", AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0},
+		{"udp6_nonblock", AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0},
+		{"udp4_cloexec", AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0},
+		{"type0_4", AF_INET, 0, 0},
+		{"type0_6", AF_INET6, 0, 0},
+		{"type99_4", AF_INET, 99, 0},
+		{"type99_6", AF_INET6, 99, 0},
+		{"seqpacket4", AF_INET, SOCK_SEQPACKET, 0},
+		{"seqpacket6", AF_INET6, SOCK_SEQPACKET, 0},
+		{"badflag4", AF_INET, SOCK_STREAM | 0x40000000, 0},
+		{"badflag6", AF_INET6, SOCK_DGRAM | 0x40000000, 0},
+		{"badflag4_o_append", AF_INET, SOCK_STREAM | O_APPEND, 0},
+		{"proto_m1_4", AF_INET, SOCK_STREAM, -1},
+		{"proto_m1_6", AF_INET6, SOCK_DGRAM, -1},
+		{"proto300_4", AF_INET, SOCK_STREAM, 300},
+		{"proto300_6", AF_INET6, SOCK_DGRAM, 300},
+		{"stream_udp4", AF_INET, SOCK_STREAM, IPPROTO_UDP},
+		{"stream_udp6", AF_INET6, SOCK_STREAM, IPPROTO_UDP},
+		{"dgram_tcp4", AF_INET, SOCK_DGRAM, IPPROTO_TCP},
+		{"dgram_tcp6", AF_INET6, SOCK_DGRAM, IPPROTO_TCP},
+		{"sctp_stream4", AF_INET, SOCK_STREAM, IPPROTO_SCTP},
+		{"sctp_seqpacket6", AF_INET6, SOCK_SEQPACKET, IPPROTO_SCTP},
+		{"mptcp4", AF_INET, SOCK_STREAM, IPPROTO_MPTCP},
+		{"mptcp6", AF_INET6, SOCK_STREAM, IPPROTO_MPTCP},
+		{"udplite4", AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE},
+		{"raw4_icmp", AF_INET, SOCK_RAW, IPPROTO_ICMP},
+		{"raw6_icmpv6", AF_INET6, SOCK_RAW, IPPROTO_ICMPV6},
+		{"ping4", AF_INET, SOCK_DGRAM, IPPROTO_ICMP},
+		{"family_m1", -1, SOCK_STREAM, 0},
+		{"family_9999", 9999, SOCK_STREAM, 0},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		CASE("socket_%s", t[i].n) {
+			RF(socket(t[i].f, t[i].t, t[i].p));
+			if (cret >= 0)
+				fdflags((int)cret);
+		}
+	static const struct {
+		const char *n;
+		int f, t;
+	} p[] = {
+		{"tcp4", AF_INET, SOCK_STREAM},
+		{"udp4", AF_INET, SOCK_DGRAM},
+		{"tcp6", AF_INET6, SOCK_STREAM},
+		{"udp6", AF_INET6, SOCK_DGRAM},
+		{"type99_4", AF_INET, 99},
+	};
+	for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+		CASE("socketpair_%s", p[i].n) {
+			int sv[2] = {-1, -1};
+			R(socketpair(p[i].f, p[i].t, 0, sv));
+			reg(sv[0]);
+			reg(sv[1]);
+		}
+}
+
+// badfd_cases: every call on descriptors that are not sockets.
+static void badfd_cases(void)
+{
+	const struct {
+		const char *n;
+		int fd;
+	} t[] = {
+		{"fdm1", -1}, {"fd9999", 9999}, {"closed", closedfd}, {"file", regfd},
+		{"pipe", pipefd}, {"devnull", nullfd}, {"epoll", epfd},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int fd = t[i].fd;
+		const char *n = t[i].n;
+		A a = lo(AF_INET, nport()), b;
+		socklen_t l = sizeof b;
+		char buf[8] = "abc";
+		int v = 1;
+		struct iovec iov = {buf, 3};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+		CASE("badfd_%s_bind", n) R(bind(fd, &a.sa, L4));
+		CASE("badfd_%s_connect", n) R(connect(fd, &a.sa, L4));
+		CASE("badfd_%s_listen", n) R(listen(fd, 8));
+		CASE("badfd_%s_accept", n) RF(accept(fd, NULL, NULL));
+		CASE("badfd_%s_accept4", n) RF(accept4(fd, &b.sa, &l, SOCK_CLOEXEC));
+		CASE("badfd_%s_getsockname", n) R(getsockname(fd, &b.sa, &l));
+		CASE("badfd_%s_getpeername", n) R(getpeername(fd, &b.sa, &l));
+		CASE("badfd_%s_getsockopt", n) { socklen_t ol = sizeof v; R(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &ol)); }
+		CASE("badfd_%s_setsockopt", n) R(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+		CASE("badfd_%s_shutdown", n) R(shutdown(fd, SHUT_RDWR));
+		CASE("badfd_%s_send", n) R(send(fd, buf, 3, MSG_DONTWAIT));
+		CASE("badfd_%s_recv", n) R(recv(fd, buf, 3, MSG_DONTWAIT));
+		CASE("badfd_%s_sendto", n) R(sendto(fd, buf, 3, MSG_DONTWAIT, &a.sa, L4));
+		CASE("badfd_%s_recvfrom", n) { l = sizeof b; R(recvfrom(fd, buf, 3, MSG_DONTWAIT, &b.sa, &l)); }
+		CASE("badfd_%s_sendmsg", n) R(sendmsg(fd, &m, MSG_DONTWAIT));
+		CASE("badfd_%s_recvmsg", n) R(recvmsg(fd, &m, MSG_DONTWAIT));
+	}
+}
+
+static const int lens4[] = {0, 1, 15, 16, 17, 27, 28, 127, 128, 129, -1, INT_MAX};
+static const int lens6[] = {0, 1, 15, 16, 17, 23, 24, 27, 28, 127, 128, 129, -1, INT_MAX};
+
+static void getname(int s)
+{
+	A b;
+	socklen_t l = sizeof b;
+	memset(&b, 0xaa, sizeof b);
+	if (getsockname(s, &b.sa, &l) < 0)
+		X("getsockname=%s", ename(errno));
+	else
+		XA(&b, 32, l);
+}
+
+static void bind_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi], o = f == AF_INET ? AF_INET6 : AF_INET;
+		const char *F = fn(f);
+		const int *lens = f == AF_INET ? lens4 : lens6;
+		int nl = f == AF_INET ? 12 : 14;
+		for (int ti = 0; ti < 2; ti++) {
+			int t = ti ? SOCK_DGRAM : SOCK_STREAM;
+			const char *T = ti ? "udp" : "tcp";
+			CASE("bind_%s%s_lo", T, F) { int s = S(f, t, 0); A a = lo(f, nport()); R(bind(s, &a.sa, alen(f))); getname(s); }
+			CASE("bind_%s%s_any", T, F) { int s = S(f, t, 0); A a = any(f, nport()); R(bind(s, &a.sa, alen(f))); getname(s); }
+			CASE("bind_%s%s_port0", T, F) { int s = S(f, t, 0); A a = lo(f, 0); R(bind(s, &a.sa, alen(f))); getname(s); }
+			CASE("bind_%s%s_any_port0", T, F) { int s = S(f, t, 0); A a = any(f, 0); R(bind(s, &a.sa, alen(f))); getname(s); }
+			for (int li = 0; li < nl; li++)
+				CASE("bind_%s%s_len%d", T, F, lens[li]) {
+					int s = S(f, t, 0);
+					A a = lo(f, nport());
+					R(bind(s, &a.sa, (socklen_t)lens[li]));
+				}
+			CASE("bind_%s%s_null", T, F) { int s = S(f, t, 0); R(bind(s, NULL, alen(f))); }
+			CASE("bind_%s%s_null_len0", T, F) { int s = S(f, t, 0); R(bind(s, NULL, 0)); }
+			CASE("bind_%s%s_ptr1", T, F) { int s = S(f, t, 0); R(bind(s, (void *)1, alen(f))); }
+			CASE("bind_%s%s_unmapped", T, F) { int s = S(f, t, 0); R(bind(s, unmapped, alen(f))); }
+			CASE("bind_%s%s_rdonly_zero", T, F) { int s = S(f, t, 0); R(bind(s, rdonly, alen(f))); getname(s); }
+			CASE("bind_%s%s_family%s", T, F, fn(o)) { int s = S(f, t, 0); A a = lo(o, nport()); R(bind(s, &a.sa, alen(o))); }
+			CASE("bind_%s%s_family%s_len28", T, F, fn(o)) { int s = S(f, t, 0); A a = lo(o, nport()); R(bind(s, &a.sa, L6)); }
+			CASE("bind_%s%s_unix", T, F) {
+				int s = S(f, t, 0);
+				A a;
+				memset(&a, 0, sizeof a);
+				a.un.sun_family = AF_UNIX;
+				strcpy(a.un.sun_path, "/tmp/noip-errnodiff-nonexistent");
+				R(bind(s, &a.sa, sizeof a.un));
+			}
+			CASE("bind_%s%s_unspec_any", T, F) { int s = S(f, t, 0); A a = any(f, nport()); a.sa.sa_family = AF_UNSPEC; R(bind(s, &a.sa, alen(f))); getname(s); }
+			CASE("bind_%s%s_unspec_lo", T, F) { int s = S(f, t, 0); A a = lo(f, nport()); a.sa.sa_family = AF_UNSPEC; R(bind(s, &a.sa, alen(f))); }
+			CASE("bind_%s%s_family9999", T, F) { int s = S(f, t, 0); A a = lo(f, nport()); a.sa.sa_family = 9999; R(bind(s, &a.sa, alen(f))); }
+			CASE("bind_%s%s_twice_same", T, F) { int p, s = bound(f, t, &p); A a = lo(f, p); R(bind(s, &a.sa, alen(f))); }
+			CASE("bind_%s%s_twice_other", T, F) { int s = bound(f, t, NULL); A a = lo(f, nport()); R(bind(s, &a.sa, alen(f))); }
+			CASE("bind_%s%s_after_connect", T, F) {
+				int p, l = ti ? bound(f, t, &p) : listener(f, &p), s = S(f, t, 0);
+				(void)l;
+				connto(s, lo(f, p), alen(f));
+				A a = lo(f, nport());
+				R(bind(s, &a.sa, alen(f)));
+			}
+			CASE("bind_%s%s_inuse", T, F) { int p; bound(f, t, &p); int s = S(f, t, 0); A a = lo(f, p); R(bind(s, &a.sa, alen(f))); }
+			CASE("bind_%s%s_inuse_any", T, F) { int p; bound(f, t, &p); int s = S(f, t, 0); A a = any(f, p); R(bind(s, &a.sa, alen(f))); }
+			CASE("bind_%s%s_inuse_by_any", T, F) {
+				int p = nport(), x = S(f, t, 0), s = S(f, t, 0);
+				bindto(x, any(f, p), alen(f));
+				A a = lo(f, p);
+				R(bind(s, &a.sa, alen(f)));
+			}
+			CASE("bind_%s%s_inuse_reuseaddr", T, F) {
+				int v = 1, p = nport(), x = S(f, t, 0), s = S(f, t, 0);
+				Q(setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+				Q(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+				bindto(x, lo(f, p), alen(f));
+				A a = lo(f, p);
+				R(bind(s, &a.sa, alen(f)));
+			}
+			CASE("bind_%s%s_inuse_reuseport", T, F) {
+				int v = 1, p = nport(), x = S(f, t, 0), s = S(f, t, 0);
+				Q(setsockopt(x, SOL_SOCKET, SO_REUSEPORT, &v, sizeof v));
+				Q(setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &v, sizeof v));
+				bindto(x, lo(f, p), alen(f));
+				A a = lo(f, p);
+				R(bind(s, &a.sa, alen(f)));
+			}
+			CASE("bind_%s%s_nonlocal", T, F) {
+				int s = S(f, t, 0);
+				A a = f == AF_INET ? a4("10.1.2.3", nport()) : a6("2001:db8::1", nport());
+				R(bind(s, &a.sa, alen(f)));
+			}
+			CASE("bind_%s%s_nonlocal_freebind", T, F) {
+				int v = 1, s = S(f, t, 0);
+				Q(setsockopt(s, f == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, f == AF_INET ? IP_FREEBIND : IPV6_FREEBIND, &v, sizeof v));
+				A a = f == AF_INET ? a4("10.1.2.3", nport()) : a6("2001:db8::1", nport());
+				R(bind(s, &a.sa, alen(f)));
+				getname(s);
+			}
+			CASE("bind_%s%s_multicast", T, F) {
+				int s = S(f, t, 0);
+				A a = f == AF_INET ? a4("224.0.0.1", nport()) : a6("ff02::1", nport());
+				R(bind(s, &a.sa, alen(f)));
+			}
+			if (f == AF_INET) {
+				CASE("bind_%s4_127_0_0_2", T) { int s = S(f, t, 0); A a = a4("127.0.0.2", nport()); R(bind(s, &a.sa, L4)); getname(s); }
+				CASE("bind_%s4_broadcast", T) { int s = S(f, t, 0); A a = a4("255.255.255.255", nport()); R(bind(s, &a.sa, L4)); }
+				CASE("bind_%s4_lo_broadcast", T) { int s = S(f, t, 0); A a = a4("127.255.255.255", nport()); R(bind(s, &a.sa, L4)); }
+			} else {
+				CASE("bind_%s6_mapped_lo", T) { int s = S(f, t, 0); A a = a6("::ffff:127.0.0.1", nport()); R(bind(s, &a.sa, L6)); getname(s); }
+				CASE("bind_%s6_mapped_v6only", T) {
+					int v = 1, s = S(f, t, 0);
+					Q(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v));
+					A a = a6("::ffff:127.0.0.1", nport());
+					R(bind(s, &a.sa, L6));
+				}
+				CASE("bind_%s6_mapped_nonlocal", T) { int s = S(f, t, 0); A a = a6("::ffff:10.1.2.3", nport()); R(bind(s, &a.sa, L6)); }
+				CASE("bind_%s6_linklocal_noscope", T) { int s = S(f, t, 0); A a = a6("fe80::1", nport()); R(bind(s, &a.sa, L6)); }
+				CASE("bind_%s6_lo_scope1", T) { int s = S(f, t, 0); A a = a6("::1", nport()); a.in6.sin6_scope_id = 1; R(bind(s, &a.sa, L6)); getname(s); }
+				CASE("bind_%s6_any_inuse_by_v4", T) {
+					int p = nport(), x = S(AF_INET, t, 0), s = S(f, t, 0);
+					bindto(x, any(AF_INET, p), L4);
+					A a = any(f, p);
+					R(bind(s, &a.sa, L6));
+				}
+				CASE("bind_%s6_any_v6only_inuse_by_v4", T) {
+					int v = 1, p = nport(), x = S(AF_INET, t, 0), s = S(f, t, 0);
+					bindto(x, any(AF_INET, p), L4);
+					Q(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v));
+					A a = any(f, p);
+					R(bind(s, &a.sa, L6));
+				}
+			}
+		}
+		CASE("bind_tcp%s_after_listen", F) { int s = listener(f, NULL); A a = lo(f, nport()); R(bind(s, &a.sa, alen(f))); }
+		CASE("bind_tcp%s_listener_port", F) { int p; listener(f, &p); int s = tcp(f); A a = lo(f, p); R(bind(s, &a.sa, alen(f))); }
+		CASE("bind_tcp%s_listener_port_reuseaddr", F) {
+			int v = 1, p = nport(), x = tcp(f), s = tcp(f);
+			Q(setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+			Q(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+			bindto(x, lo(f, p), alen(f));
+			Q(listen(x, 8));
+			A a = lo(f, p);
+			R(bind(s, &a.sa, alen(f)));
+		}
+		CASE("bind_tcp%s_listener_port_any_reuseaddr", F) {
+			int v = 1, p = nport(), x = tcp(f), s = tcp(f);
+			Q(setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+			Q(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+			bindto(x, lo(f, p), alen(f));
+			Q(listen(x, 8));
+			A a = any(f, p);
+			R(bind(s, &a.sa, alen(f)));
+		}
+		CASE("bind_tcp%s_udp_port", F) { int p; bound(f, SOCK_DGRAM, &p); int s = tcp(f); A a = lo(f, p); R(bind(s, &a.sa, alen(f))); }
+		CASE("bind_udp%s_tcp_port", F) { int p; listener(f, &p); int s = udp(f); A a = lo(f, p); R(bind(s, &a.sa, alen(f))); }
+		CASE("bind_tcp%s_accepted_port", F) {
+			int c, a0, l, p;
+			pair(f, &c, &a0, &l);
+			A b;
+			socklen_t bl = sizeof b;
+			Q(getsockname(c, &b.sa, &bl));
+			p = ntohs(b.in4.sin_port);
+			int s = tcp(f);
+			A a = lo(f, p);
+			R(bind(s, &a.sa, alen(f)));
+		}
+	}
+}
+
+static void setup(void)
+{
+	const char *pb = getenv("PORTBASE");
+	portbase = pb && *pb ? atoi(pb) : 20000 + (int)(getpid() % 20000);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onalarm; // no SA_RESTART: a stuck call fails with EINTR
+	sigaction(SIGALRM, &sa, NULL);
+	char path[] = "/tmp/noip-errnodiff-XXXXXX";
+	regfd = mkstemp(path);
+	unlink(path);
+	int p[2];
+	if (pipe(p) == 0) {
+		pipefd = p[1];
+		close(p[0]);
+	}
+	nullfd = open("/dev/null", O_RDWR);
+	epfd = epoll_create1(0);
+	dup2(nullfd, closedfd);
+	close(closedfd);
+	long pg = sysconf(_SC_PAGESIZE);
+	// Three read-only pages, the middle one unmapped: nothing this
+	// program does later maps a page, so the hole stays a hole.
+	rdonly = mmap(NULL, 3 * pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unmapped = (char *)rdonly + pg;
+	munmap(unmapped, pg);
+}
+
+int main(void)
+{
+	setup();
+	socket_cases();
+	badfd_cases();
+	bind_cases();
+	printf("END cases=%d ports=%d\n", ncases, portnext);
+	return 0;
+}
