@@ -569,6 +569,390 @@ static void bind_cases(void)
 	}
 }
 
+static int soerror(int s)
+{
+	int e = -1;
+	socklen_t l = sizeof e;
+	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l) < 0)
+		X("so_error:%s", ename(errno));
+	else
+		X("so_error=%s", ename(e));
+	return e;
+}
+
+static void peer(int s)
+{
+	A b;
+	socklen_t l = sizeof b;
+	memset(&b, 0xaa, sizeof b);
+	if (getpeername(s, &b.sa, &l) < 0)
+		X("getpeername=%s", ename(errno));
+	else
+		XA(&b, 32, l);
+}
+
+static void connect_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi], o = f == AF_INET ? AF_INET6 : AF_INET;
+		const char *F = fn(f);
+		const int *lens = f == AF_INET ? lens4 : lens6;
+		int nl = f == AF_INET ? 12 : 14;
+		// TCP
+		CASE("connect_tcp%s_free", F) { int s = tcp(f); A a = lo(f, nport()); R(connect(s, &a.sa, alen(f))); soerror(s); getname(s); }
+		CASE("connect_tcp%s_free_any", F) { int s = tcp(f); A a = any(f, nport()); R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_port0", F) { int s = tcp(f); A a = lo(f, 0); R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_listener", F) { int p, l = listener(f, &p), s = tcp(f); (void)l; A a = lo(f, p); R(connect(s, &a.sa, alen(f))); getname(s); peer(s); }
+		CASE("connect_tcp%s_listener_any", F) {
+			int p = nport(), l = tcp(f), s = tcp(f);
+			bindto(l, any(f, p), alen(f));
+			Q(listen(l, 8));
+			A a = lo(f, p);
+			R(connect(s, &a.sa, alen(f)));
+			peer(s);
+		}
+		CASE("connect_tcp%s_to_any_listener_any", F) {
+			int p = nport(), l = tcp(f), s = tcp(f);
+			bindto(l, any(f, p), alen(f));
+			Q(listen(l, 8));
+			A a = any(f, p);
+			R(connect(s, &a.sa, alen(f)));
+			peer(s);
+		}
+		CASE("connect_tcp%s_bound_unlistened", F) { int p, l = bound(f, SOCK_STREAM, &p), s = tcp(f); (void)l; A a = lo(f, p); R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_closed_listener", F) { int p, l = listener(f, &p), s = tcp(f); close(l); fds[0] = -1; A a = lo(f, p); R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_nb_listener", F) {
+			int p, l = listener(f, &p), s = tcp(f);
+			(void)l;
+			nonblock(s);
+			A a = lo(f, p);
+			R(connect(s, &a.sa, alen(f)));
+			struct pollfd pf = {s, POLLOUT, 0};
+			X("poll=%d", poll(&pf, 1, 300));
+			X("revents=%#x", pf.revents);
+			soerror(s);
+			peer(s);
+		}
+		CASE("connect_tcp%s_nb_free", F) {
+			int s = tcp(f);
+			nonblock(s);
+			A a = lo(f, nport());
+			R(connect(s, &a.sa, alen(f)));
+			struct pollfd pf = {s, POLLOUT, 0};
+			X("poll=%d", poll(&pf, 1, 300));
+			X("revents=%#x", pf.revents);
+			soerror(s);
+			soerror(s);
+		}
+		CASE("connect_tcp%s_nb_free_twice", F) {
+			int s = tcp(f);
+			nonblock(s);
+			A a = lo(f, nport());
+			Q(connect(s, &a.sa, alen(f)) == 0 || errno == EINPROGRESS ? 0 : -1);
+			struct pollfd pf = {s, POLLOUT, 0};
+			poll(&pf, 1, 300);
+			R(connect(s, &a.sa, alen(f)));
+		}
+		CASE("connect_tcp%s_nb_listener_twice", F) {
+			int p, l = listener(f, &p), s = tcp(f);
+			(void)l;
+			nonblock(s);
+			A a = lo(f, p);
+			Q(connect(s, &a.sa, alen(f)) == 0 || errno == EINPROGRESS ? 0 : -1);
+			struct pollfd pf = {s, POLLOUT, 0};
+			poll(&pf, 1, 300);
+			R(connect(s, &a.sa, alen(f)));
+		}
+		CASE("connect_tcp%s_twice", F) { int p, l = listener(f, &p), s = tcp(f); (void)l; A a = lo(f, p); connto(s, a, alen(f)); R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_twice_other", F) {
+			int p, l = listener(f, &p), s = tcp(f);
+			(void)l;
+			connto(s, lo(f, p), alen(f));
+			A a = lo(f, nport());
+			R(connect(s, &a.sa, alen(f)));
+		}
+		CASE("connect_tcp%s_after_refused", F) { int s = tcp(f); A a = lo(f, nport()); connect(s, &a.sa, alen(f)); R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_after_listen", F) { int p, l = listener(f, &p); A a = lo(f, p); R(connect(l, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_after_listen_other", F) { int l = listener(f, NULL), p; listener(f, &p); A a = lo(f, p); R(connect(l, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_accepted", F) { int c, a0, l; pair(f, &c, &a0, &l); int p; listener(f, &p); A a = lo(f, p); R(connect(a0, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_bound", F) {
+			int p, l = listener(f, &p), q, s = bound(f, SOCK_STREAM, &q);
+			(void)l;
+			A a = lo(f, p);
+			R(connect(s, &a.sa, alen(f)));
+			getname(s);
+		}
+		CASE("connect_tcp%s_bound_any", F) {
+			int p, l = listener(f, &p), s = tcp(f);
+			(void)l;
+			bindto(s, any(f, nport()), alen(f));
+			A a = lo(f, p);
+			R(connect(s, &a.sa, alen(f)));
+			getname(s);
+		}
+		CASE("connect_tcp%s_self", F) { int p, s = bound(f, SOCK_STREAM, &p); A a = lo(f, p); R(connect(s, &a.sa, alen(f))); getname(s); peer(s); }
+		CASE("connect_tcp%s_after_shutdown", F) {
+			int c, a0, l;
+			pair(f, &c, &a0, &l);
+			Q(shutdown(c, SHUT_RDWR));
+			int p;
+			listener(f, &p);
+			A a = lo(f, p);
+			R(connect(c, &a.sa, alen(f)));
+		}
+		for (int li = 0; li < nl; li++)
+			CASE("connect_tcp%s_len%d", F, lens[li]) { int s = tcp(f); A a = lo(f, nport()); R(connect(s, &a.sa, (socklen_t)lens[li])); }
+		CASE("connect_tcp%s_listener_len%d", F, f == AF_INET ? 17 : 128) {
+			int p, l = listener(f, &p), s = tcp(f);
+			(void)l;
+			A a = lo(f, p);
+			R(connect(s, &a.sa, f == AF_INET ? 17 : 128));
+		}
+		CASE("connect_tcp%s_null", F) { int s = tcp(f); R(connect(s, NULL, alen(f))); }
+		CASE("connect_tcp%s_null_len0", F) { int s = tcp(f); R(connect(s, NULL, 0)); }
+		CASE("connect_tcp%s_ptr1", F) { int s = tcp(f); R(connect(s, (void *)1, alen(f))); }
+		CASE("connect_tcp%s_unmapped", F) { int s = tcp(f); R(connect(s, unmapped, alen(f))); }
+		CASE("connect_tcp%s_rdonly_zero", F) { int s = tcp(f); R(connect(s, rdonly, alen(f))); }
+		CASE("connect_tcp%s_family%s", F, fn(o)) { int s = tcp(f); A a = lo(o, nport()); R(connect(s, &a.sa, alen(o))); }
+		CASE("connect_tcp%s_family%s_len28", F, fn(o)) { int s = tcp(f); A a = lo(o, nport()); R(connect(s, &a.sa, L6)); }
+		CASE("connect_tcp%s_unix", F) {
+			int s = tcp(f);
+			A a;
+			memset(&a, 0, sizeof a);
+			a.un.sun_family = AF_UNIX;
+			strcpy(a.un.sun_path, "/tmp/noip-errnodiff-nonexistent");
+			R(connect(s, &a.sa, sizeof a.un));
+		}
+		CASE("connect_tcp%s_unspec", F) { int s = tcp(f); A a = lo(f, nport()); a.sa.sa_family = AF_UNSPEC; R(connect(s, &a.sa, alen(f))); getname(s); }
+		CASE("connect_tcp%s_unspec_len2", F) { int s = tcp(f); A a = lo(f, nport()); a.sa.sa_family = AF_UNSPEC; R(connect(s, &a.sa, 2)); }
+		CASE("connect_tcp%s_unspec_len1", F) { int s = tcp(f); A a = lo(f, nport()); a.sa.sa_family = AF_UNSPEC; R(connect(s, &a.sa, 1)); }
+		CASE("connect_tcp%s_unspec_connected", F) {
+			int c, a0, l;
+			pair(f, &c, &a0, &l);
+			A a = lo(f, 0);
+			a.sa.sa_family = AF_UNSPEC;
+			R(connect(c, &a.sa, alen(f)));
+			peer(c);
+			getname(c);
+		}
+		CASE("connect_tcp%s_unspec_listener", F) {
+			int l = listener(f, NULL);
+			A a = lo(f, 0);
+			a.sa.sa_family = AF_UNSPEC;
+			R(connect(l, &a.sa, alen(f)));
+			X("listen_again=%d", listen(l, 8));
+		}
+		CASE("connect_tcp%s_family9999", F) { int s = tcp(f); A a = lo(f, nport()); a.sa.sa_family = 9999; R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_tcp%s_multicast", F) { int s = tcp(f); A a = f == AF_INET ? a4("224.0.0.1", nport()) : a6("ff02::1", nport()); R(connect(s, &a.sa, alen(f))); }
+		if (f == AF_INET) {
+			CASE("connect_tcp4_broadcast") { int s = tcp(f); A a = a4("255.255.255.255", nport()); R(connect(s, &a.sa, L4)); }
+			CASE("connect_tcp4_lo_broadcast") { int s = tcp(f); A a = a4("127.255.255.255", nport()); R(connect(s, &a.sa, L4)); }
+			CASE("connect_tcp4_127_0_0_2_free") { int s = tcp(f); A a = a4("127.0.0.2", nport()); R(connect(s, &a.sa, L4)); getname(s); }
+			CASE("connect_tcp4_127_0_0_2_listener_lo") { int p, l = listener(f, &p), s = tcp(f); (void)l; A a = a4("127.0.0.2", p); R(connect(s, &a.sa, L4)); }
+			CASE("connect_tcp4_127_0_0_2_listener_any") {
+				int p = nport(), l = tcp(f), s = tcp(f);
+				bindto(l, any(f, p), L4);
+				Q(listen(l, 8));
+				A a = a4("127.0.0.2", p);
+				R(connect(s, &a.sa, L4));
+				getname(s);
+				peer(s);
+			}
+		} else {
+			CASE("connect_tcp6_mapped_free") { int s = tcp(f); A a = a6("::ffff:127.0.0.1", nport()); R(connect(s, &a.sa, L6)); }
+			CASE("connect_tcp6_mapped_listener4") {
+				int p, l = listener(AF_INET, &p), s = tcp(f);
+				(void)l;
+				A a = a6("::ffff:127.0.0.1", p);
+				R(connect(s, &a.sa, L6));
+				getname(s);
+				peer(s);
+			}
+			CASE("connect_tcp6_mapped_v6only") {
+				int v = 1, p, l = listener(AF_INET, &p), s = tcp(f);
+				(void)l;
+				Q(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v));
+				A a = a6("::ffff:127.0.0.1", p);
+				R(connect(s, &a.sa, L6));
+			}
+			CASE("connect_tcp4_to_listener6_any") {
+				int p = nport(), l = tcp(f), s = tcp(AF_INET);
+				bindto(l, any(f, p), L6);
+				Q(listen(l, 8));
+				A a = lo(AF_INET, p);
+				R(connect(s, &a.sa, L4));
+				errno = 0;
+				A b;
+				memset(&b, 0xaa, sizeof b);
+				socklen_t bl = sizeof b;
+				int x = reg(accept(l, &b.sa, &bl));
+				X("accept=%s", x < 0 ? ename(errno) : "fd");
+				if (x >= 0)
+					XA(&b, 32, bl);
+			}
+			CASE("connect_tcp4_to_listener6_v6only") {
+				int v = 1, p = nport(), l = tcp(f), s = tcp(AF_INET);
+				Q(setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v));
+				bindto(l, any(f, p), L6);
+				Q(listen(l, 8));
+				A a = lo(AF_INET, p);
+				R(connect(s, &a.sa, L4));
+			}
+			CASE("connect_tcp6_linklocal_noscope") { int s = tcp(f); A a = a6("fe80::1", nport()); R(connect(s, &a.sa, L6)); }
+		}
+		// UDP
+		CASE("connect_udp%s_free", F) { int s = udp(f); A a = lo(f, nport()); R(connect(s, &a.sa, alen(f))); getname(s); peer(s); }
+		CASE("connect_udp%s_any", F) { int s = udp(f); A a = any(f, nport()); R(connect(s, &a.sa, alen(f))); getname(s); peer(s); }
+		CASE("connect_udp%s_port0", F) { int s = udp(f); A a = lo(f, 0); R(connect(s, &a.sa, alen(f))); peer(s); }
+		CASE("connect_udp%s_twice", F) { int s = udp(f); A a = lo(f, nport()); connto(s, a, alen(f)); a = lo(f, nport()); R(connect(s, &a.sa, alen(f))); peer(s); }
+		CASE("connect_udp%s_unspec", F) {
+			int s = udp(f);
+			connto(s, lo(f, nport()), alen(f));
+			A a = lo(f, 0);
+			a.sa.sa_family = AF_UNSPEC;
+			R(connect(s, &a.sa, alen(f)));
+			peer(s);
+			getname(s);
+		}
+		CASE("connect_udp%s_unspec_unconnected", F) { int s = udp(f); A a = lo(f, 0); a.sa.sa_family = AF_UNSPEC; R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_udp%s_len15", F) { int s = udp(f); A a = lo(f, nport()); R(connect(s, &a.sa, 15)); }
+		CASE("connect_udp%s_len%d", F, alen(f) + 1) { int s = udp(f); A a = lo(f, nport()); R(connect(s, &a.sa, alen(f) + 1)); }
+		CASE("connect_udp%s_len129", F) { int s = udp(f); A a = lo(f, nport()); R(connect(s, &a.sa, 129)); }
+		CASE("connect_udp%s_null", F) { int s = udp(f); R(connect(s, NULL, alen(f))); }
+		CASE("connect_udp%s_family%s", F, fn(o)) { int s = udp(f); A a = lo(o, nport()); R(connect(s, &a.sa, alen(o))); }
+		CASE("connect_udp%s_multicast", F) { int s = udp(f); A a = f == AF_INET ? a4("224.0.0.1", nport()) : a6("ff02::1", nport()); R(connect(s, &a.sa, alen(f))); }
+		CASE("connect_udp%s_bound", F) { int s = bound(f, SOCK_DGRAM, NULL); A a = lo(f, nport()); R(connect(s, &a.sa, alen(f))); getname(s); }
+		if (f == AF_INET) {
+			CASE("connect_udp4_broadcast") { int s = udp(f); A a = a4("255.255.255.255", nport()); R(connect(s, &a.sa, L4)); }
+			CASE("connect_udp4_lo_broadcast") { int s = udp(f); A a = a4("127.255.255.255", nport()); R(connect(s, &a.sa, L4)); }
+			CASE("connect_udp4_broadcast_so_broadcast") {
+				int v = 1, s = udp(f);
+				Q(setsockopt(s, SOL_SOCKET, SO_BROADCAST, &v, sizeof v));
+				A a = a4("127.255.255.255", nport());
+				R(connect(s, &a.sa, L4));
+			}
+		} else {
+			CASE("connect_udp6_mapped") { int s = udp(f); A a = a6("::ffff:127.0.0.1", nport()); R(connect(s, &a.sa, L6)); getname(s); }
+		}
+	}
+}
+
+static void listen_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi];
+		const char *F = fn(f);
+		CASE("listen_tcp%s_unbound", F) { int s = tcp(f); R(listen(s, 8)); getname(s); }
+		CASE("listen_tcp%s_bound", F) { int s = bound(f, SOCK_STREAM, NULL); R(listen(s, 8)); getname(s); }
+		CASE("listen_tcp%s_bound_any", F) { int s = tcp(f); bindto(s, any(f, nport()), alen(f)); R(listen(s, 8)); getname(s); }
+		CASE("listen_tcp%s_twice", F) { int s = listener(f, NULL); R(listen(s, 8)); }
+		CASE("listen_tcp%s_backlog_m1", F) { int s = bound(f, SOCK_STREAM, NULL); R(listen(s, -1)); }
+		CASE("listen_tcp%s_backlog_0", F) { int s = bound(f, SOCK_STREAM, NULL); R(listen(s, 0)); }
+		CASE("listen_tcp%s_backlog_1g", F) { int s = bound(f, SOCK_STREAM, NULL); R(listen(s, 1 << 30)); }
+		CASE("listen_tcp%s_backlog_intmin", F) { int s = bound(f, SOCK_STREAM, NULL); R(listen(s, INT_MIN)); }
+		CASE("listen_udp%s", F) { int s = udp(f); R(listen(s, 8)); }
+		CASE("listen_udp%s_bound", F) { int s = bound(f, SOCK_DGRAM, NULL); R(listen(s, 8)); }
+		CASE("listen_tcp%s_connected", F) { int c, a, l; pair(f, &c, &a, &l); R(listen(c, 8)); }
+		CASE("listen_tcp%s_accepted", F) { int c, a, l; pair(f, &c, &a, &l); R(listen(a, 8)); }
+		CASE("listen_tcp%s_after_refused", F) { int s = tcp(f); A a = lo(f, nport()); connect(s, &a.sa, alen(f)); R(listen(s, 8)); }
+		CASE("listen_tcp%s_after_shutdown", F) { int s = listener(f, NULL); Q(shutdown(s, SHUT_RDWR)); R(listen(s, 8)); }
+		CASE("listen_tcp%s_reuseaddr_both", F) {
+			int v = 1, p = nport(), x = tcp(f), s = tcp(f);
+			Q(setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+			Q(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v));
+			bindto(x, lo(f, p), alen(f));
+			bindto(s, lo(f, p), alen(f));
+			Q(listen(x, 8));
+			R(listen(s, 8));
+		}
+		CASE("listen_tcp%s_reuseport_both", F) {
+			int v = 1, p = nport(), x = tcp(f), s = tcp(f);
+			Q(setsockopt(x, SOL_SOCKET, SO_REUSEPORT, &v, sizeof v));
+			Q(setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &v, sizeof v));
+			bindto(x, lo(f, p), alen(f));
+			bindto(s, lo(f, p), alen(f));
+			Q(listen(x, 8));
+			R(listen(s, 8));
+		}
+	}
+}
+
+static void acceptinfo(int s)
+{
+	if (s >= 0) {
+		fdflags(s);
+		getname(s);
+		peer(s);
+	}
+}
+
+// pending makes a listener with one connection waiting to be accepted.
+static int pending(int f)
+{
+	int p, l = listener(f, &p), c = tcp(f);
+	connto(c, lo(f, p), alen(f));
+	return l;
+}
+
+static void next(int l)
+{
+	int fl = fcntl(l, F_GETFL);
+	fcntl(l, F_SETFL, fl | O_NONBLOCK);
+	errno = 0;
+	int x = reg(accept(l, NULL, NULL));
+	X("next=%s", x < 0 ? ename(errno) : "fd");
+	fcntl(l, F_SETFL, fl);
+}
+
+static void accept_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi];
+		const char *F = fn(f);
+		CASE("accept_tcp%s_unbound", F) { int s = tcp(f); RF(accept(s, NULL, NULL)); }
+		CASE("accept_tcp%s_bound", F) { int s = bound(f, SOCK_STREAM, NULL); RF(accept(s, NULL, NULL)); }
+		CASE("accept_tcp%s_connected", F) { int c, a, l; pair(f, &c, &a, &l); RF(accept(c, NULL, NULL)); }
+		CASE("accept_tcp%s_refused", F) { int s = tcp(f); A a = lo(f, nport()); connect(s, &a.sa, alen(f)); RF(accept(s, NULL, NULL)); }
+		CASE("accept_udp%s", F) { int s = udp(f); RF(accept(s, NULL, NULL)); }
+		CASE("accept_udp%s_bound", F) { int s = bound(f, SOCK_DGRAM, NULL); RF(accept(s, NULL, NULL)); }
+		CASE("accept_tcp%s_empty_nonblock", F) { int s = listener(f, NULL); nonblock(s); RF(accept(s, NULL, NULL)); }
+		CASE("accept4_tcp%s_empty_flag_nonblock", F) { int s = listener(f, NULL); nonblock(s); RF(accept4(s, NULL, NULL, SOCK_NONBLOCK)); }
+		CASE("accept_tcp%s_empty_rcvtimeo", F) { int s = listener(f, NULL); rcvtimeo(s); RF(accept(s, NULL, NULL)); }
+		CASE("accept_tcp%s_after_shutdown", F) { int s = listener(f, NULL); Q(shutdown(s, SHUT_RDWR)); nonblock(s); RF(accept(s, NULL, NULL)); }
+		CASE("accept_tcp%s_pending", F) { int l = pending(f); RF(accept(l, NULL, NULL)); acceptinfo((int)cret); next(l); }
+		CASE("accept4_tcp%s_flags_nonblock_cloexec", F) { int l = pending(f); RF(accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)); acceptinfo((int)cret); }
+		CASE("accept_tcp%s_pending_nonblock_listener", F) { int l = pending(f); nonblock(l); RF(accept(l, NULL, NULL)); acceptinfo((int)cret); }
+		CASE("accept4_tcp%s_badflag1", F) { int l = pending(f); RF(accept4(l, NULL, NULL, 1)); next(l); }
+		CASE("accept4_tcp%s_badflag_m1", F) { int l = pending(f); RF(accept4(l, NULL, NULL, -1)); next(l); }
+		CASE("accept4_tcp%s_badflag_empty", F) { int l = listener(f, NULL); RF(accept4(l, NULL, NULL, 0x100)); }
+		CASE("accept4_tcp%s_badflag_unbound", F) { int s = tcp(f); RF(accept4(s, NULL, NULL, 0x100)); }
+		int ls[] = {0, 2, 8, 16, 28, 128};
+		for (int i = 0; i < 6; i++)
+			CASE("accept_tcp%s_len%d", F, ls[i]) {
+				int l = pending(f);
+				A b;
+				memset(&b, 0xaa, sizeof b);
+				socklen_t bl = ls[i];
+				RF(accept(l, &b.sa, &bl));
+				if (cret >= 0)
+					XA(&b, ls[i], bl);
+				next(l);
+			}
+		CASE("accept_tcp%s_len_m1", F) { int l = pending(f); A b; socklen_t bl = -1; RF(accept(l, &b.sa, &bl)); next(l); }
+		CASE("accept_tcp%s_addr_null_len", F) { int l = pending(f); socklen_t bl = 16; RF(accept(l, NULL, &bl)); X("len=%d", (int)bl); next(l); }
+		CASE("accept_tcp%s_len_null", F) { int l = pending(f); A b; RF(accept(l, &b.sa, NULL)); next(l); }
+		CASE("accept_tcp%s_addr_ptr1", F) { int l = pending(f); socklen_t bl = 32; RF(accept(l, (void *)1, &bl)); next(l); }
+		CASE("accept_tcp%s_addr_rdonly", F) { int l = pending(f); socklen_t bl = 32; RF(accept(l, rdonly, &bl)); next(l); }
+		CASE("accept_tcp%s_addr_unmapped", F) { int l = pending(f); socklen_t bl = 32; RF(accept(l, unmapped, &bl)); next(l); }
+		CASE("accept_tcp%s_len_rdonly", F) { int l = pending(f); A b; RF(accept(l, &b.sa, rdonly)); next(l); }
+		CASE("accept_tcp%s_len_unmapped", F) { int l = pending(f); A b; RF(accept(l, &b.sa, unmapped)); next(l); }
+		CASE("accept_tcp%s_empty_addr_ptr1", F) { int l = listener(f, NULL); nonblock(l); socklen_t bl = 32; RF(accept(l, (void *)1, &bl)); }
+	}
+}
+
 static void setup(void)
 {
 	const char *pb = getenv("PORTBASE");
@@ -604,6 +988,9 @@ int main(void)
 	socket_cases();
 	badfd_cases();
 	bind_cases();
+	connect_cases();
+	listen_cases();
+	accept_cases();
 	printf("END cases=%d ports=%d\n", ncases, portnext);
 	return 0;
 }
