@@ -114,10 +114,14 @@ static int end(void)
 {
 	struct itimerval it = {{0, 0}, {0, 0}};
 	setitimer(ITIMER_REAL, &it, NULL);
-	// In creation order: a client closes before the socket it was
-	// accepted as, so TIME_WAIT holds its ephemeral port, not ours.
-	for (int i = 0; i < nfds; i++)
+	// Close with a reset (linger 0), so that no TIME_WAIT is left on a
+	// port a later run may use; in creation order, so that a client goes
+	// before the socket it was accepted as.
+	struct linger lg = {1, 0};
+	for (int i = 0; i < nfds; i++) {
+		setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		close(fds[i]);
+	}
 	nfds = 0;
 	if (!crecorded)
 		X("norecord");
@@ -953,6 +957,203 @@ static void accept_cases(void)
 	}
 }
 
+// Socket states for the name and option matrices.
+enum { ST_UNBOUND, ST_BOUND, ST_LISTEN, ST_CONN, ST_ACCEPTED, ST_UDP, ST_UDPBOUND, ST_UDPCONN, NST };
+static const char *stname[] = {"unbound", "bound", "listen", "conn", "accepted", "udp", "udpbound", "udpconn"};
+
+static int mkstate(int st, int f)
+{
+	int c, a, l, x, y;
+	switch (st) {
+	case ST_UNBOUND: return tcp(f);
+	case ST_BOUND: return bound(f, SOCK_STREAM, NULL);
+	case ST_LISTEN: return listener(f, NULL);
+	case ST_CONN: pair(f, &c, &a, &l); return c;
+	case ST_ACCEPTED: pair(f, &c, &a, &l); return a;
+	case ST_UDP: return udp(f);
+	case ST_UDPBOUND: return bound(f, SOCK_DGRAM, NULL);
+	default: upair(f, &x, &y); return x;
+	}
+}
+
+static void name_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6}, ls[] = {0, 2, 8, 16, 28};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi];
+		for (int st = 0; st < NST; st++)
+			for (int peerc = 0; peerc < 2; peerc++)
+				for (int li = 0; li < 5; li++)
+					CASE("%s%s_%s_len%d", peerc ? "getpeername" : "getsockname", fn(f), stname[st], ls[li]) {
+						int s = mkstate(st, f);
+						A b;
+						memset(&b, 0xaa, sizeof b);
+						socklen_t l = ls[li];
+						R(peerc ? getpeername(s, &b.sa, &l) : getsockname(s, &b.sa, &l));
+						if (cret == 0)
+							XA(&b, ls[li], l);
+					}
+		for (int peerc = 0; peerc < 2; peerc++) {
+			const char *n = peerc ? "getpeername" : "getsockname";
+			int (*g)(int, struct sockaddr *, socklen_t *) = peerc ? getpeername : getsockname;
+			CASE("%s%s_len_m1", n, fn(f)) { int s = mkstate(ST_CONN, f); A b; socklen_t l = -1; R(g(s, &b.sa, &l)); }
+			CASE("%s%s_len_intmax", n, fn(f)) { int s = mkstate(ST_CONN, f); A b; memset(&b, 0xaa, sizeof b); socklen_t l = INT_MAX; R(g(s, &b.sa, &l)); if (cret == 0) XA(&b, 32, l); }
+			CASE("%s%s_addr_null", n, fn(f)) { int s = mkstate(ST_CONN, f); socklen_t l = 32; R(g(s, NULL, &l)); X("len=%d", (int)l); }
+			CASE("%s%s_addr_null_len0", n, fn(f)) { int s = mkstate(ST_CONN, f); socklen_t l = 0; R(g(s, NULL, &l)); X("len=%d", (int)l); }
+			CASE("%s%s_len_null", n, fn(f)) { int s = mkstate(ST_CONN, f); A b; R(g(s, &b.sa, NULL)); }
+			CASE("%s%s_addr_ptr1", n, fn(f)) { int s = mkstate(ST_CONN, f); socklen_t l = 32; R(g(s, (void *)1, &l)); X("len=%d", (int)l); }
+			CASE("%s%s_addr_rdonly", n, fn(f)) { int s = mkstate(ST_CONN, f); socklen_t l = 32; R(g(s, rdonly, &l)); X("len=%d", (int)l); }
+			CASE("%s%s_addr_unmapped", n, fn(f)) { int s = mkstate(ST_CONN, f); socklen_t l = 32; R(g(s, unmapped, &l)); }
+			CASE("%s%s_len_rdonly", n, fn(f)) { int s = mkstate(ST_CONN, f); A b; memset(&b, 0xaa, sizeof b); R(g(s, &b.sa, rdonly)); X("fam=%d", b.sa.sa_family); }
+			CASE("%s%s_len_unmapped", n, fn(f)) { int s = mkstate(ST_CONN, f); A b; R(g(s, &b.sa, unmapped)); }
+			CASE("%s%s_unconn_addr_ptr1", n, fn(f)) { int s = mkstate(ST_UNBOUND, f); socklen_t l = 32; R(g(s, (void *)1, &l)); }
+		}
+	}
+}
+
+// Option kinds: how getsockopt should show the value.
+enum { K_INT, K_RAW, K_STR, K_INFO, K_CRED };
+#define OT 1 // on TCP sockets
+#define OU 2 // on UDP sockets
+#define O4 4 // on AF_INET sockets
+#define O6 8 // on AF_INET6 sockets
+#define OA 15
+#define OPT(l, n, k, sz, m) {#n, l, n, k, sz, m}
+static const struct opt {
+	const char *n;
+	int level, name, kind, size, mask;
+} opts[] = {
+	OPT(SOL_SOCKET, SO_TYPE, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_DOMAIN, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_PROTOCOL, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_ACCEPTCONN, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_ERROR, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_REUSEADDR, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_REUSEPORT, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_KEEPALIVE, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_BROADCAST, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_LINGER, K_RAW, 8, OA),
+	OPT(SOL_SOCKET, SO_OOBINLINE, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_RCVLOWAT, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_PRIORITY, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_PASSCRED, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_SNDBUF, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_RCVBUF, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_PEERCRED, K_CRED, 12, OA),
+	OPT(SOL_SOCKET, SO_BINDTODEVICE, K_STR, 16, OA),
+	OPT(SOL_SOCKET, SO_RCVTIMEO, K_RAW, 16, OA),
+	OPT(SOL_SOCKET, SO_MARK, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_TIMESTAMP, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_DONTROUTE, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_PEEK_OFF, K_INT, 4, OA),
+	OPT(SOL_SOCKET, SO_ZEROCOPY, K_INT, 4, OA),
+	OPT(SOL_SOCKET, 999, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_TTL, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_TOS, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_OPTIONS, K_RAW, 40, OA),
+	OPT(IPPROTO_IP, IP_MTU, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_MTU_DISCOVER, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_RECVERR, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_PKTINFO, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_RECVTOS, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_MULTICAST_TTL, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_MULTICAST_LOOP, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_FREEBIND, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_TRANSPARENT, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, K_INT, 4, OA),
+	OPT(IPPROTO_IP, IP_HDRINCL, K_INT, 4, OA),
+	OPT(IPPROTO_IP, 999, K_INT, 4, OA),
+	OPT(IPPROTO_IPV6, IPV6_V6ONLY, K_INT, 4, OA),
+	OPT(IPPROTO_IPV6, IPV6_UNICAST_HOPS, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_IPV6, IPV6_TCLASS, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_IPV6, IPV6_MTU, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_IPV6, IPV6_MTU_DISCOVER, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_IPV6, IPV6_RECVPKTINFO, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_IPV6, IPV6_RECVERR, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_IPV6, 999, K_INT, 4, O6 | OT | OU),
+	OPT(IPPROTO_TCP, TCP_NODELAY, K_INT, 4, OA),
+	OPT(IPPROTO_TCP, TCP_MAXSEG, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_CORK, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_KEEPIDLE, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_KEEPINTVL, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_KEEPCNT, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_SYNCNT, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_LINGER2, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_DEFER_ACCEPT, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_WINDOW_CLAMP, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_QUICKACK, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_USER_TIMEOUT, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_CONGESTION, K_STR, 16, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_INFO, K_INFO, 512, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_NOTSENT_LOWAT, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_FASTOPEN, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_ULP, K_STR, 16, OT | O4 | O6),
+	OPT(IPPROTO_TCP, TCP_INQ, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_TCP, 999, K_INT, 4, OT | O4 | O6),
+	OPT(IPPROTO_UDP, UDP_CORK, K_INT, 4, OA),
+	OPT(IPPROTO_UDP, UDP_SEGMENT, K_INT, 4, OU | O4 | O6),
+	OPT(IPPROTO_UDP, UDP_GRO, K_INT, 4, OU | O4 | O6),
+	OPT(IPPROTO_UDP, 999, K_INT, 4, OU | O4 | O6),
+	OPT(9999, 1, K_INT, 4, OA),
+};
+
+static const char *lvname(int level)
+{
+	switch (level) {
+	case SOL_SOCKET: return "sock";
+	case IPPROTO_IP: return "ip";
+	case IPPROTO_IPV6: return "ip6";
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	default: return "level9999";
+	}
+}
+
+static void showopt(const struct opt *o, unsigned char *b, socklen_t l)
+{
+	switch (o->kind) {
+	case K_STR:
+		X("val=\"%.*s\" len=%d", (int)strnlen((char *)b, l < (socklen_t)o->size ? l : (socklen_t)o->size), (char *)b, (int)l);
+		break;
+	case K_INFO:
+		X("len=%d state=%d", (int)l, l > 0 ? ((struct tcp_info *)b)->tcpi_state : -1);
+		break;
+	case K_CRED: {
+		struct ucred u;
+		memcpy(&u, b, sizeof u);
+		X("len=%d pid!=0=%d uid=%d gid=%d", (int)l, u.pid != 0, (int)u.uid, (int)u.gid);
+		break;
+	}
+	default:
+		XO(b, o->size, l);
+	}
+}
+
+static void getopt_cases(void)
+{
+	static const int kinds[] = {ST_UNBOUND, ST_LISTEN, ST_CONN, ST_UDP, ST_UDPCONN};
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++)
+		for (int ki = 0; ki < 5; ki++) {
+			int f = fams[fi], st = kinds[ki], isudp = st >= ST_UDP;
+			for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+				const struct opt *o = &opts[i];
+				if (!(o->mask & (isudp ? OU : OT)) || !(o->mask & (f == AF_INET ? O4 : O6)))
+					continue;
+				CASE("getsockopt%s_%s_%s_%s", fn(f), stname[st], lvname(o->level), o->n) {
+					int s = mkstate(st, f);
+					unsigned char b[512];
+					memset(b, 0xaa, sizeof b);
+					socklen_t l = o->size;
+					R(getsockopt(s, o->level, o->name, b, &l));
+					if (cret == 0)
+						showopt(o, b, l);
+				}
+			}
+		}
+}
+
 static void setup(void)
 {
 	const char *pb = getenv("PORTBASE");
@@ -991,6 +1192,8 @@ int main(void)
 	connect_cases();
 	listen_cases();
 	accept_cases();
+	name_cases();
+	getopt_cases();
 	printf("END cases=%d ports=%d\n", ncases, portnext);
 	return 0;
 }
