@@ -1154,6 +1154,205 @@ static void getopt_cases(void)
 		}
 }
 
+// One option per level, for the length and pointer cases.
+static const struct lopt {
+	const char *n;
+	int f, st, level, name;
+} lopts[] = {
+	{"sock_SO_TYPE", AF_INET, ST_UNBOUND, SOL_SOCKET, SO_TYPE},
+	{"sock_SO_RCVBUF", AF_INET6, ST_UDP, SOL_SOCKET, SO_RCVBUF},
+	{"ip_IP_TTL", AF_INET, ST_UNBOUND, IPPROTO_IP, IP_TTL},
+	{"ip_IP_TOS", AF_INET, ST_UDP, IPPROTO_IP, IP_TOS},
+	{"ip6_IPV6_V6ONLY", AF_INET6, ST_UNBOUND, IPPROTO_IPV6, IPV6_V6ONLY},
+	{"ip6_IPV6_UNICAST_HOPS", AF_INET6, ST_UDP, IPPROTO_IPV6, IPV6_UNICAST_HOPS},
+	{"tcp_TCP_NODELAY", AF_INET, ST_UNBOUND, IPPROTO_TCP, TCP_NODELAY},
+	{"tcp_TCP_MAXSEG", AF_INET6, ST_CONN, IPPROTO_TCP, TCP_MAXSEG},
+	{"udp_UDP_CORK", AF_INET, ST_UDP, IPPROTO_UDP, UDP_CORK},
+	{"level9999", AF_INET, ST_UNBOUND, 9999, 1},
+};
+
+static void optlen_cases(void)
+{
+	const int ls[] = {0, 1, 3, 8, -1};
+	for (size_t i = 0; i < sizeof lopts / sizeof lopts[0]; i++) {
+		const struct lopt *o = &lopts[i];
+		const char *F = fn(o->f);
+		for (int li = 0; li < 5; li++) {
+			CASE("getsockopt%s_%s_optlen%d", F, o->n, ls[li]) {
+				int s = mkstate(o->st, o->f);
+				unsigned char b[64];
+				memset(b, 0xaa, sizeof b);
+				socklen_t l = ls[li];
+				R(getsockopt(s, o->level, o->name, b, &l));
+				if (cret == 0)
+					XO(b, 8, l);
+			}
+			CASE("setsockopt%s_%s_optlen%d", F, o->n, ls[li]) {
+				int s = mkstate(o->st, o->f);
+				int v[2] = {1, 1};
+				R(setsockopt(s, o->level, o->name, v, (socklen_t)ls[li]));
+			}
+		}
+		CASE("getsockopt%s_%s_optval_null", F, o->n) { int s = mkstate(o->st, o->f); socklen_t l = 4; R(getsockopt(s, o->level, o->name, NULL, &l)); X("len=%d", (int)l); }
+		CASE("getsockopt%s_%s_optval_null_len0", F, o->n) { int s = mkstate(o->st, o->f); socklen_t l = 0; R(getsockopt(s, o->level, o->name, NULL, &l)); X("len=%d", (int)l); }
+		CASE("getsockopt%s_%s_optval_ptr1", F, o->n) { int s = mkstate(o->st, o->f); socklen_t l = 4; R(getsockopt(s, o->level, o->name, (void *)1, &l)); }
+		CASE("getsockopt%s_%s_optval_rdonly", F, o->n) { int s = mkstate(o->st, o->f); socklen_t l = 4; R(getsockopt(s, o->level, o->name, rdonly, &l)); }
+		CASE("getsockopt%s_%s_optlen_null", F, o->n) { int s = mkstate(o->st, o->f); int v; R(getsockopt(s, o->level, o->name, &v, NULL)); }
+		CASE("getsockopt%s_%s_optlen_rdonly", F, o->n) { int s = mkstate(o->st, o->f); int v; R(getsockopt(s, o->level, o->name, &v, rdonly)); }
+		CASE("getsockopt%s_%s_optlen_unmapped", F, o->n) { int s = mkstate(o->st, o->f); int v; R(getsockopt(s, o->level, o->name, &v, unmapped)); }
+		CASE("setsockopt%s_%s_optval_null", F, o->n) { int s = mkstate(o->st, o->f); R(setsockopt(s, o->level, o->name, NULL, 4)); }
+		CASE("setsockopt%s_%s_optval_unmapped", F, o->n) { int s = mkstate(o->st, o->f); R(setsockopt(s, o->level, o->name, unmapped, 4)); }
+		CASE("setsockopt%s_%s_optval_rdonly", F, o->n) { int s = mkstate(o->st, o->f); R(setsockopt(s, o->level, o->name, rdonly, 4)); }
+		CASE("setsockopt%s_%s_optname999", F, o->n) { int s = mkstate(o->st, o->f), v = 1; R(setsockopt(s, o->level, 999, &v, 4)); }
+	}
+}
+
+// setget sets an option and reads it back.
+static void setget(int s, int level, int name, const void *v, socklen_t vl, socklen_t gl)
+{
+	unsigned char b[64];
+	memset(b, 0xaa, sizeof b);
+	R(setsockopt(s, level, name, v, vl));
+	socklen_t l = gl;
+	errno = 0;
+	if (getsockopt(s, level, name, b, &l) < 0)
+		X("get=%s", ename(errno));
+	else
+		XO(b, gl, l);
+}
+
+static void setopt_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi];
+		const char *F = fn(f);
+		const int ttls[] = {0, 1, 255, 256, -1, -2};
+		for (int i = 0; i < 6; i++) {
+			CASE("setsockopt%s_tcp_IP_TTL_%d", F, ttls[i]) { int s = tcp(f); setget(s, IPPROTO_IP, IP_TTL, &ttls[i], 4, 4); }
+			CASE("setsockopt%s_udp_IP_TTL_%d", F, ttls[i]) { int s = udp(f); setget(s, IPPROTO_IP, IP_TTL, &ttls[i], 4, 4); }
+			if (f == AF_INET6)
+				CASE("setsockopt6_tcp_IPV6_UNICAST_HOPS_%d", ttls[i]) { int s = tcp(f); setget(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttls[i], 4, 4); }
+		}
+		CASE("setsockopt%s_tcp_IP_TTL_char", F) { int s = tcp(f); unsigned char c = 7; setget(s, IPPROTO_IP, IP_TTL, &c, 1, 4); }
+		CASE("setsockopt%s_tcp_IP_TTL_get1", F) { int s = tcp(f), v = 9; setget(s, IPPROTO_IP, IP_TTL, &v, 4, 1); }
+		CASE("setsockopt%s_conn_IP_TTL", F) { int c, a, l, v = 9; pair(f, &c, &a, &l); setget(c, IPPROTO_IP, IP_TTL, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IP_TOS", F) { int s = tcp(f), v = 0x10; setget(s, IPPROTO_IP, IP_TOS, &v, 4, 4); }
+		CASE("setsockopt%s_udp_IP_TOS", F) { int s = udp(f), v = 0x10; setget(s, IPPROTO_IP, IP_TOS, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IP_TOS_300", F) { int s = tcp(f), v = 300; setget(s, IPPROTO_IP, IP_TOS, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IP_OPTIONS_nop", F) {
+			int s = tcp(f);
+			unsigned char op[4] = {1, 1, 1, 0};
+			R(setsockopt(s, IPPROTO_IP, IP_OPTIONS, op, 4));
+			unsigned char b[40];
+			socklen_t l = sizeof b;
+			if (getsockopt(s, IPPROTO_IP, IP_OPTIONS, b, &l) == 0)
+				X("len=%d", (int)l);
+			else
+				X("get=%s", ename(errno));
+		}
+		CASE("setsockopt%s_tcp_IP_OPTIONS_41", F) { int s = tcp(f); unsigned char op[44] = {0}; R(setsockopt(s, IPPROTO_IP, IP_OPTIONS, op, 41)); }
+		CASE("setsockopt%s_tcp_IP_MTU_DISCOVER_9", F) { int s = tcp(f), v = 9; setget(s, IPPROTO_IP, IP_MTU_DISCOVER, &v, 4, 4); }
+		CASE("setsockopt%s_udp_IP_MULTICAST_TTL_256", F) { int s = udp(f), v = 256; setget(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, 4, 4); }
+		CASE("setsockopt%s_udp_IP_RECVERR", F) { int s = udp(f), v = 1; setget(s, IPPROTO_IP, IP_RECVERR, &v, 4, 4); }
+		CASE("setsockopt%s_udp_IP_PKTINFO", F) { int s = udp(f), v = 1; setget(s, IPPROTO_IP, IP_PKTINFO, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IP_BIND_ADDRESS_NO_PORT", F) { int s = tcp(f), v = 1; setget(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IP_HDRINCL", F) { int s = tcp(f), v = 1; setget(s, IPPROTO_IP, IP_HDRINCL, &v, 4, 4); }
+		CASE("setsockopt%s_udp_IP_ADD_MEMBERSHIP_short", F) { int s = udp(f), v = 1; R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &v, 4)); }
+		CASE("setsockopt%s_tcp_IPV6_V6ONLY", F) { int s = tcp(f), v = 1; setget(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IPV6_V6ONLY_after_bind", F) { int s = bound(f, SOCK_STREAM, NULL), v = 1; setget(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, 4, 4); }
+		CASE("setsockopt%s_udp_IPV6_V6ONLY_after_bind", F) { int s = bound(f, SOCK_DGRAM, NULL), v = 1; setget(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IPV6_V6ONLY_after_listen", F) { int s = tcp(f), v = 1; Q(listen(s, 8)); setget(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IPV6_V6ONLY_after_connect", F) { int c, a, l, v = 0; pair(f, &c, &a, &l); setget(c, IPPROTO_IPV6, IPV6_V6ONLY, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IPV6_TCLASS", F) { int s = tcp(f), v = 0x10; setget(s, IPPROTO_IPV6, IPV6_TCLASS, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_IPV6_TCLASS_256", F) { int s = tcp(f), v = 256; setget(s, IPPROTO_IPV6, IPV6_TCLASS, &v, 4, 4); }
+		CASE("setsockopt%s_udp_IPV6_RECVPKTINFO", F) { int s = udp(f), v = 1; setget(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &v, 4, 4); }
+		const int mss[] = {1, 87, 88, 1000, 65536};
+		for (int i = 0; i < 5; i++)
+			CASE("setsockopt%s_tcp_TCP_MAXSEG_%d", F, mss[i]) { int s = tcp(f); setget(s, IPPROTO_TCP, TCP_MAXSEG, &mss[i], 4, 4); }
+		CASE("setsockopt%s_conn_TCP_MAXSEG_1000", F) { int c, a, l, v = 1000; pair(f, &c, &a, &l); setget(c, IPPROTO_TCP, TCP_MAXSEG, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_NODELAY", F) { int s = tcp(f), v = 1; setget(s, IPPROTO_TCP, TCP_NODELAY, &v, 4, 4); }
+		CASE("setsockopt%s_conn_TCP_NODELAY", F) { int c, a, l, v = 1; pair(f, &c, &a, &l); setget(c, IPPROTO_TCP, TCP_NODELAY, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_NODELAY_7", F) { int s = tcp(f), v = 7; setget(s, IPPROTO_TCP, TCP_NODELAY, &v, 4, 4); }
+		CASE("setsockopt%s_udp_TCP_NODELAY", F) { int s = udp(f), v = 1; setget(s, IPPROTO_TCP, TCP_NODELAY, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_KEEPIDLE_0", F) { int s = tcp(f), v = 0; setget(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_KEEPIDLE_60", F) { int s = tcp(f), v = 60; setget(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_KEEPCNT_200", F) { int s = tcp(f), v = 200; setget(s, IPPROTO_TCP, TCP_KEEPCNT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_USER_TIMEOUT_m1", F) { int s = tcp(f), v = -1; setget(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_DEFER_ACCEPT", F) { int s = listener(f, NULL), v = 5; setget(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_CORK", F) { int s = tcp(f), v = 1; setget(s, IPPROTO_TCP, TCP_CORK, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_SYNCNT_256", F) { int s = tcp(f), v = 256; setget(s, IPPROTO_TCP, TCP_SYNCNT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_FASTOPEN", F) { int s = listener(f, NULL), v = 5; setget(s, IPPROTO_TCP, TCP_FASTOPEN, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_TCP_CONGESTION_nosuchcc", F) { int s = tcp(f); R(setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, "nosuchcc", 8)); }
+		CASE("setsockopt%s_tcp_TCP_CONGESTION_empty", F) { int s = tcp(f); R(setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, "", 0)); }
+		CASE("setsockopt%s_tcp_TCP_CONGESTION_reno", F) {
+			int s = tcp(f);
+			R(setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
+			char b[16] = {0};
+			socklen_t l = sizeof b;
+			if (getsockopt(s, IPPROTO_TCP, TCP_CONGESTION, b, &l) == 0)
+				X("val=\"%s\"", b);
+		}
+		CASE("setsockopt%s_tcp_TCP_ULP_tls", F) { int s = tcp(f); R(setsockopt(s, IPPROTO_TCP, TCP_ULP, "tls", 3)); }
+		CASE("setsockopt%s_tcp_TCP_INFO", F) { int s = tcp(f), v = 1; R(setsockopt(s, IPPROTO_TCP, TCP_INFO, &v, 4)); }
+		CASE("setsockopt%s_tcp_TCP_INFO_get4", F) { int s = tcp(f); unsigned char b[8]; memset(b, 0xaa, 8); socklen_t l = 4; R(getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l)); XO(b, 4, l); }
+		CASE("setsockopt%s_udp_UDP_CORK", F) { int s = udp(f), v = 1; setget(s, IPPROTO_UDP, UDP_CORK, &v, 4, 4); }
+		CASE("setsockopt%s_udp_UDP_SEGMENT", F) { int s = udp(f), v = 1400; setget(s, IPPROTO_UDP, UDP_SEGMENT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_UDP_CORK", F) { int s = tcp(f), v = 1; setget(s, IPPROTO_UDP, UDP_CORK, &v, 4, 4); }
+		const int bufs[] = {0, 4096};
+		for (int i = 0; i < 2; i++) {
+			CASE("setsockopt%s_tcp_SO_RCVBUF_%d", F, bufs[i]) { int s = tcp(f); setget(s, SOL_SOCKET, SO_RCVBUF, &bufs[i], 4, 4); }
+			CASE("setsockopt%s_tcp_SO_SNDBUF_%d", F, bufs[i]) { int s = tcp(f); setget(s, SOL_SOCKET, SO_SNDBUF, &bufs[i], 4, 4); }
+			CASE("setsockopt%s_udp_SO_RCVBUF_%d", F, bufs[i]) { int s = udp(f); setget(s, SOL_SOCKET, SO_RCVBUF, &bufs[i], 4, 4); }
+			CASE("setsockopt%s_udp_SO_SNDBUF_%d", F, bufs[i]) { int s = udp(f); setget(s, SOL_SOCKET, SO_SNDBUF, &bufs[i], 4, 4); }
+			CASE("setsockopt%s_conn_SO_RCVBUF_%d", F, bufs[i]) { int c, a, l; pair(f, &c, &a, &l); setget(c, SOL_SOCKET, SO_RCVBUF, &bufs[i], 4, 4); }
+		}
+		CASE("setsockopt%s_tcp_SO_REUSEADDR", F) { int s = tcp(f), v = 1; setget(s, SOL_SOCKET, SO_REUSEADDR, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_REUSEADDR_5", F) { int s = tcp(f), v = 5; setget(s, SOL_SOCKET, SO_REUSEADDR, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_REUSEPORT", F) { int s = tcp(f), v = 1; setget(s, SOL_SOCKET, SO_REUSEPORT, &v, 4, 4); }
+		CASE("setsockopt%s_udp_SO_REUSEPORT", F) { int s = udp(f), v = 1; setget(s, SOL_SOCKET, SO_REUSEPORT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_KEEPALIVE", F) { int s = tcp(f), v = 1; setget(s, SOL_SOCKET, SO_KEEPALIVE, &v, 4, 4); }
+		CASE("setsockopt%s_udp_SO_BROADCAST", F) { int s = udp(f), v = 1; setget(s, SOL_SOCKET, SO_BROADCAST, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_LINGER", F) { int s = tcp(f); struct linger lg = {1, 5}; setget(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg, 8); }
+		CASE("setsockopt%s_tcp_SO_LINGER_short", F) { int s = tcp(f); struct linger lg = {1, 5}; setget(s, SOL_SOCKET, SO_LINGER, &lg, 4, 8); }
+		CASE("setsockopt%s_tcp_SO_RCVTIMEO", F) { int s = tcp(f); struct timeval tv = {0, 200000}; setget(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv, 16); }
+		CASE("setsockopt%s_tcp_SO_RCVTIMEO_short", F) { int s = tcp(f); struct timeval tv = {0, 200000}; setget(s, SOL_SOCKET, SO_RCVTIMEO, &tv, 8, 16); }
+		CASE("setsockopt%s_tcp_SO_RCVTIMEO_badusec", F) { int s = tcp(f); struct timeval tv = {0, 2000000}; setget(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv, 16); }
+		CASE("setsockopt%s_tcp_SO_PRIORITY", F) { int s = tcp(f), v = 6; setget(s, SOL_SOCKET, SO_PRIORITY, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_MARK", F) { int s = tcp(f), v = 1; setget(s, SOL_SOCKET, SO_MARK, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_RCVLOWAT", F) { int s = tcp(f), v = 10; setget(s, SOL_SOCKET, SO_RCVLOWAT, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_OOBINLINE", F) { int s = tcp(f), v = 1; setget(s, SOL_SOCKET, SO_OOBINLINE, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_PASSCRED", F) { int s = tcp(f), v = 1; setget(s, SOL_SOCKET, SO_PASSCRED, &v, 4, 4); }
+		CASE("setsockopt%s_tcp_SO_TYPE", F) { int s = tcp(f), v = 1; R(setsockopt(s, SOL_SOCKET, SO_TYPE, &v, 4)); }
+		CASE("setsockopt%s_tcp_SO_ERROR", F) { int s = tcp(f), v = 1; R(setsockopt(s, SOL_SOCKET, SO_ERROR, &v, 4)); }
+		CASE("setsockopt%s_tcp_SO_BINDTODEVICE_lo", F) {
+			int s = tcp(f);
+			R(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
+			char b[16] = {0};
+			socklen_t l = sizeof b;
+			if (getsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, b, &l) == 0)
+				X("val=\"%s\" len=%d", b, (int)l);
+		}
+		CASE("setsockopt%s_tcp_SO_BINDTODEVICE_nosuchif", F) { int s = tcp(f); R(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "nosuchif", 9)); }
+		CASE("setsockopt%s_tcp_SO_BINDTODEVICE_empty", F) { int s = tcp(f); R(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "", 0)); }
+		CASE("setsockopt%s_level9999", F) { int s = tcp(f), v = 1; R(setsockopt(s, 9999, 1, &v, 4)); }
+		CASE("setsockopt%s_udp_level9999", F) { int s = udp(f), v = 1; R(setsockopt(s, 9999, 1, &v, 4)); }
+		CASE("setsockopt%s_tcp_SO_REUSEADDR_then_bind_inuse", F) {
+			int v = 1, p, l = listener(f, &p), s = tcp(f);
+			(void)l;
+			Q(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, 4));
+			A a = lo(f, p);
+			R(bind(s, &a.sa, alen(f)));
+		}
+		CASE("setsockopt%s_tcp_SO_ACCEPTCONN_listen", F) {
+			int s = listener(f, NULL), v;
+			socklen_t l = 4;
+			R(getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &v, &l));
+			X("val=%d", v);
+		}
+	}
+}
+
 static void setup(void)
 {
 	const char *pb = getenv("PORTBASE");
@@ -1194,6 +1393,8 @@ int main(void)
 	accept_cases();
 	name_cases();
 	getopt_cases();
+	optlen_cases();
+	setopt_cases();
 	printf("END cases=%d ports=%d\n", ncases, portnext);
 	return 0;
 }
