@@ -1353,6 +1353,186 @@ static void setopt_cases(void)
 	}
 }
 
+static void peerrecv(int s)
+{
+	char b[64];
+	waitin(s);
+	errno = 0;
+	long n = recv(s, b, sizeof b, MSG_DONTWAIT);
+	X("peer=%ld%s%s", n, n < 0 ? ":" : "", n < 0 ? ename(errno) : "");
+}
+
+static void put(int s, const char *d)
+{
+	errno = 0;
+	if (send(s, d, strlen(d), 0) != (long)strlen(d))
+		X("setup(send)=%s", ename(errno));
+	waitin(s); // no-op for the sender; gives loopback a moment
+}
+
+static void tcpio_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi];
+		const char *F = fn(f);
+		const int sts[] = {ST_UNBOUND, ST_BOUND, ST_LISTEN};
+		for (int si = 0; si < 3; si++) {
+			int st = sts[si];
+			const char *N = stname[st];
+			char b[16] = "abc";
+			struct iovec iov = {b, 3};
+			struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+			CASE("tcp%s_%s_send", F, N) { int s = mkstate(st, f); R(send(s, "abc", 3, 0)); }
+			CASE("tcp%s_%s_recv", F, N) { int s = mkstate(st, f); R(recv(s, b, 3, MSG_DONTWAIT)); }
+			CASE("tcp%s_%s_recv_block", F, N) { int s = mkstate(st, f); rcvtimeo(s); R(recv(s, b, 3, 0)); }
+			CASE("tcp%s_%s_sendto", F, N) { int s = mkstate(st, f); A a = lo(f, nport()); R(sendto(s, "abc", 3, 0, &a.sa, alen(f))); }
+			CASE("tcp%s_%s_recvfrom", F, N) { int s = mkstate(st, f); A a; socklen_t l = sizeof a; R(recvfrom(s, b, 3, MSG_DONTWAIT, &a.sa, &l)); }
+			CASE("tcp%s_%s_sendmsg", F, N) { int s = mkstate(st, f); R(sendmsg(s, &m, 0)); }
+			CASE("tcp%s_%s_recvmsg", F, N) { int s = mkstate(st, f); R(recvmsg(s, &m, MSG_DONTWAIT)); }
+			CASE("tcp%s_%s_write", F, N) { int s = mkstate(st, f); R(write(s, "abc", 3)); }
+			CASE("tcp%s_%s_read", F, N) { int s = mkstate(st, f); nonblock(s); R(read(s, b, 3)); }
+			CASE("tcp%s_%s_shutdown_rd", F, N) { int s = mkstate(st, f); R(shutdown(s, SHUT_RD)); }
+			CASE("tcp%s_%s_shutdown_wr", F, N) { int s = mkstate(st, f); R(shutdown(s, SHUT_WR)); }
+			CASE("tcp%s_%s_shutdown_rdwr", F, N) { int s = mkstate(st, f); R(shutdown(s, SHUT_RDWR)); }
+			CASE("tcp%s_%s_shutdown_3", F, N) { int s = mkstate(st, f); R(shutdown(s, 3)); }
+		}
+		CASE("tcp%s_sendto_fastopen_listener", F) {
+			int p, l = listener(f, &p), s = tcp(f);
+			(void)l;
+			A a = lo(f, p);
+			R(sendto(s, "abc", 3, MSG_FASTOPEN, &a.sa, alen(f)));
+			peer(s);
+		}
+		CASE("tcp%s_sendto_fastopen_free", F) { int s = tcp(f); A a = lo(f, nport()); R(sendto(s, "abc", 3, MSG_FASTOPEN, &a.sa, alen(f))); }
+		CASE("tcp%s_sendto_fastopen_noaddr", F) { int s = tcp(f); R(sendto(s, "abc", 3, MSG_FASTOPEN, NULL, 0)); }
+		// Connected.
+		int c, a, l;
+		char b[64];
+		CASE("tcp%s_conn_send", F) { pair(f, &c, &a, &l); R(send(c, "hello", 5, 0)); peerrecv(a); }
+		CASE("tcp%s_conn_write", F) { pair(f, &c, &a, &l); R(write(c, "hello", 5)); peerrecv(a); }
+		CASE("tcp%s_conn_recv", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); R(recv(c, b, sizeof b, 0)); }
+		CASE("tcp%s_conn_read", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); R(read(c, b, sizeof b)); }
+		CASE("tcp%s_conn_recv_peek", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); R(recv(c, b, sizeof b, MSG_PEEK)); X("then=%ld", (long)recv(c, b, sizeof b, MSG_DONTWAIT)); }
+		CASE("tcp%s_conn_recv_waitall", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); R(recv(c, b, 5, MSG_WAITALL)); }
+		int ls[] = {0, 16, 28};
+		for (int i = 0; i < 3; i++)
+			CASE("tcp%s_conn_recvfrom_len%d", F, ls[i]) {
+				pair(f, &c, &a, &l);
+				put(a, "hello");
+				waitin(c);
+				A x;
+				memset(&x, 0xaa, sizeof x);
+				socklen_t xl = ls[i];
+				R(recvfrom(c, b, sizeof b, 0, &x.sa, &xl));
+				XA(&x, ls[i], xl);
+			}
+		CASE("tcp%s_conn_recvfrom_addr_ptr1", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); socklen_t xl = 16; R(recvfrom(c, b, sizeof b, 0, (void *)1, &xl)); X("len=%d", (int)xl); }
+		CASE("tcp%s_conn_recvmsg_name", F) {
+			pair(f, &c, &a, &l);
+			put(a, "hello");
+			waitin(c);
+			A x;
+			memset(&x, 0xaa, sizeof x);
+			struct iovec iov = {b, sizeof b};
+			struct msghdr m = {.msg_name = &x, .msg_namelen = 28, .msg_iov = &iov, .msg_iovlen = 1};
+			R(recvmsg(c, &m, 0));
+			X("namelen=%d flags=%#x", (int)m.msg_namelen, m.msg_flags);
+			XA(&x, 28, m.msg_namelen);
+		}
+		CASE("tcp%s_conn_sendto_other", F) { pair(f, &c, &a, &l); A x = lo(f, nport()); R(sendto(c, "hello", 5, 0, &x.sa, alen(f))); peerrecv(a); }
+		CASE("tcp%s_conn_sendto_len3", F) { pair(f, &c, &a, &l); A x = lo(f, nport()); R(sendto(c, "hello", 5, 0, &x.sa, 3)); }
+		CASE("tcp%s_conn_sendto_len129", F) { pair(f, &c, &a, &l); A x = lo(f, nport()); R(sendto(c, "hello", 5, 0, &x.sa, 129)); }
+		CASE("tcp%s_conn_sendto_addr_ptr1", F) { pair(f, &c, &a, &l); R(sendto(c, "hello", 5, 0, (void *)1, 16)); }
+		CASE("tcp%s_conn_sendto_unix", F) {
+			pair(f, &c, &a, &l);
+			A x;
+			memset(&x, 0, sizeof x);
+			x.un.sun_family = AF_UNIX;
+			strcpy(x.un.sun_path, "/tmp/noip-errnodiff-nonexistent");
+			R(sendto(c, "hello", 5, 0, &x.sa, sizeof x.un));
+		}
+		CASE("tcp%s_conn_sendmsg_name", F) {
+			pair(f, &c, &a, &l);
+			A x = lo(f, nport());
+			struct iovec iov = {"hello", 5};
+			struct msghdr m = {.msg_name = &x, .msg_namelen = alen(f), .msg_iov = &iov, .msg_iovlen = 1};
+			R(sendmsg(c, &m, 0));
+			peerrecv(a);
+		}
+		CASE("tcp%s_conn_send_null", F) { pair(f, &c, &a, &l); R(send(c, NULL, 5, 0)); }
+		CASE("tcp%s_conn_send_unmapped", F) { pair(f, &c, &a, &l); R(send(c, unmapped, 5, 0)); }
+		CASE("tcp%s_conn_send_len0", F) { pair(f, &c, &a, &l); R(send(c, "x", 0, 0)); }
+		CASE("tcp%s_conn_recv_rdonly", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); R(recv(c, rdonly, 5, 0)); X("then=%ld", (long)recv(c, b, sizeof b, MSG_DONTWAIT)); }
+		CASE("tcp%s_conn_recv_len0", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); R(recv(c, b, 0, 0)); }
+		CASE("tcp%s_conn_recv_empty", F) { pair(f, &c, &a, &l); R(recv(c, b, sizeof b, MSG_DONTWAIT)); }
+		CASE("tcp%s_conn_recv_empty_rcvtimeo", F) { pair(f, &c, &a, &l); rcvtimeo(c); R(recv(c, b, sizeof b, 0)); }
+		CASE("tcp%s_conn_recv_after_peer_shutdown", F) { pair(f, &c, &a, &l); Q(shutdown(a, SHUT_WR)); waitin(c); R(recv(c, b, sizeof b, 0)); }
+		CASE("tcp%s_conn_recv_after_peer_close", F) { pair(f, &c, &a, &l); close(a); waitin(c); R(recv(c, b, sizeof b, 0)); }
+		CASE("tcp%s_conn_send_after_shutdown_wr", F) { pair(f, &c, &a, &l); Q(shutdown(c, SHUT_WR)); R(send(c, "hello", 5, 0)); }
+		CASE("tcp%s_conn_recv_after_shutdown_rd", F) { pair(f, &c, &a, &l); Q(shutdown(c, SHUT_RD)); R(recv(c, b, sizeof b, MSG_DONTWAIT)); }
+		CASE("tcp%s_conn_shutdown_twice", F) { pair(f, &c, &a, &l); Q(shutdown(c, SHUT_RDWR)); R(shutdown(c, SHUT_RDWR)); }
+		CASE("tcp%s_conn_shutdown_m1", F) { pair(f, &c, &a, &l); R(shutdown(c, -1)); }
+		CASE("tcp%s_conn_shutdown_wr_getpeername", F) { pair(f, &c, &a, &l); R(shutdown(c, SHUT_WR)); peer(c); }
+		CASE("tcp%s_conn_send_oob", F) {
+			pair(f, &c, &a, &l);
+			R(send(c, "hello", 5, MSG_OOB));
+			waitin(a);
+			errno = 0;
+			long n = recv(a, b, 1, MSG_OOB);
+			X("oob=%ld:%s", n, ename(n < 0 ? errno : 0));
+		}
+		CASE("tcp%s_conn_recv_oob_none", F) { pair(f, &c, &a, &l); R(recv(c, b, 1, MSG_OOB)); }
+		CASE("tcp%s_conn_recv_errqueue", F) { pair(f, &c, &a, &l); R(recv(c, b, sizeof b, MSG_ERRQUEUE)); }
+		CASE("tcp%s_conn_after_rst_recv", F) {
+			struct linger lg = {1, 0};
+			pair(f, &c, &a, &l);
+			Q(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+			close(c);
+			waitin(a);
+			R(recv(a, b, sizeof b, MSG_DONTWAIT));
+			X("again=%ld", (long)recv(a, b, sizeof b, MSG_DONTWAIT));
+		}
+		CASE("tcp%s_conn_after_rst_send", F) {
+			struct linger lg = {1, 0};
+			pair(f, &c, &a, &l);
+			Q(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+			close(c);
+			waitin(a);
+			R(send(a, "hello", 5, 0));
+			errno = 0;
+			long n = send(a, "hello", 5, 0);
+			X("again=%ld:%s", n, ename(n < 0 ? errno : 0));
+		}
+		CASE("tcp%s_conn_after_rst_so_error", F) {
+			struct linger lg = {1, 0};
+			pair(f, &c, &a, &l);
+			Q(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+			close(c);
+			waitin(a);
+			int e = 0;
+			socklen_t el = 4;
+			R(getsockopt(a, SOL_SOCKET, SO_ERROR, &e, &el));
+			X("so_error=%s", ename(e));
+			peer(a);
+		}
+		CASE("tcp%s_conn_poll", F) {
+			pair(f, &c, &a, &l);
+			struct pollfd p = {c, POLLIN | POLLOUT, 0};
+			R(poll(&p, 1, 0));
+			X("revents=%#x", p.revents);
+		}
+		CASE("tcp%s_conn_poll_peer_closed", F) {
+			pair(f, &c, &a, &l);
+			close(a);
+			waitin(c);
+			struct pollfd p = {c, POLLIN | POLLOUT | POLLRDHUP, 0};
+			R(poll(&p, 1, 0));
+			X("revents=%#x", p.revents);
+		}
+	}
+}
+
 static void setup(void)
 {
 	const char *pb = getenv("PORTBASE");
@@ -1395,6 +1575,7 @@ int main(void)
 	getopt_cases();
 	optlen_cases();
 	setopt_cases();
+	tcpio_cases();
 	printf("END cases=%d ports=%d\n", ncases, portnext);
 	return 0;
 }
