@@ -5,6 +5,7 @@
 // $PORTBASE (or a base picked from the pid) and are never printed.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1533,6 +1534,413 @@ static void tcpio_cases(void)
 	}
 }
 
+// selfsend makes a UDP socket bound to loopback holding one datagram "abc"
+// that it sent itself.
+static int selfsend(int f)
+{
+	int p, s = bound(f, SOCK_DGRAM, &p);
+	A a = lo(f, p);
+	errno = 0;
+	if (sendto(s, "abc", 3, 0, &a.sa, alen(f)) != 3)
+		X("setup(sendto)=%s", ename(errno));
+	waitin(s);
+	return s;
+}
+
+static void nextdgram(int s)
+{
+	char b[8];
+	errno = 0;
+	long n = recv(s, b, sizeof b, MSG_DONTWAIT);
+	X("next=%ld%s%s", n, n < 0 ? ":" : "", n < 0 ? ename(errno) : "");
+}
+
+static void udp_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi], o = f == AF_INET ? AF_INET6 : AF_INET;
+		const char *F = fn(f);
+		const int *lens = f == AF_INET ? lens4 : lens6;
+		int nl = f == AF_INET ? 12 : 14;
+		char b[64];
+		int x, y;
+		CASE("udp%s_send_unconnected", F) { int s = udp(f); R(send(s, "abc", 3, 0)); }
+		CASE("udp%s_write_unconnected", F) { int s = udp(f); R(write(s, "abc", 3)); }
+		CASE("udp%s_sendto_null_unconnected", F) { int s = udp(f); R(sendto(s, "abc", 3, 0, NULL, 0)); }
+		CASE("udp%s_sendto_null_len16_unconnected", F) { int s = udp(f); R(sendto(s, "abc", 3, 0, NULL, 16)); }
+		CASE("udp%s_sendto_free", F) { int s = udp(f); A a = lo(f, nport()); R(sendto(s, "abc", 3, 0, &a.sa, alen(f))); getname(s); nextdgram(s); }
+		CASE("udp%s_sendto_any", F) { int s = udp(f); A a = any(f, nport()); R(sendto(s, "abc", 3, 0, &a.sa, alen(f))); }
+		CASE("udp%s_sendto_port0", F) { int s = udp(f); A a = lo(f, 0); R(sendto(s, "abc", 3, 0, &a.sa, alen(f))); }
+		for (int li = 0; li < nl; li++)
+			CASE("udp%s_sendto_len%d", F, lens[li]) { int s = udp(f); A a = lo(f, nport()); R(sendto(s, "abc", 3, 0, &a.sa, (socklen_t)lens[li])); }
+		CASE("udp%s_sendto_ptr1", F) { int s = udp(f); R(sendto(s, "abc", 3, 0, (void *)1, alen(f))); }
+		CASE("udp%s_sendto_unmapped", F) { int s = udp(f); R(sendto(s, "abc", 3, 0, unmapped, alen(f))); }
+		CASE("udp%s_sendto_rdonly_zero", F) { int s = udp(f); R(sendto(s, "abc", 3, 0, rdonly, alen(f))); }
+		CASE("udp%s_sendto_buf_null", F) { int s = udp(f); A a = lo(f, nport()); R(sendto(s, NULL, 3, 0, &a.sa, alen(f))); }
+		CASE("udp%s_sendto_family%s", F, fn(o)) { int s = udp(f); A a = lo(o, nport()); R(sendto(s, "abc", 3, 0, &a.sa, alen(o))); }
+		CASE("udp%s_sendto_unix", F) {
+			int s = udp(f);
+			A a;
+			memset(&a, 0, sizeof a);
+			a.un.sun_family = AF_UNIX;
+			strcpy(a.un.sun_path, "/tmp/noip-errnodiff-nonexistent");
+			R(sendto(s, "abc", 3, 0, &a.sa, sizeof a.un));
+		}
+		CASE("udp%s_sendto_unspec", F) { int s = udp(f); A a = lo(f, nport()); a.sa.sa_family = AF_UNSPEC; R(sendto(s, "abc", 3, 0, &a.sa, alen(f))); }
+		CASE("udp%s_sendto_oob", F) { int s = udp(f); A a = lo(f, nport()); R(sendto(s, "abc", 3, MSG_OOB, &a.sa, alen(f))); }
+		CASE("udp%s_sendto_too_big", F) {
+			int s = udp(f);
+			static char big[70000];
+			A a = lo(f, nport());
+			R(sendto(s, big, f == AF_INET ? 65508 : 65528, 0, &a.sa, alen(f)));
+		}
+		CASE("udp%s_sendto_max", F) {
+			int s = udp(f);
+			static char big[70000];
+			A a = lo(f, nport());
+			R(sendto(s, big, f == AF_INET ? 65507 : 65527, 0, &a.sa, alen(f)));
+		}
+		if (f == AF_INET) {
+			CASE("udp4_sendto_broadcast") { int s = udp(f); A a = a4("255.255.255.255", nport()); R(sendto(s, "abc", 3, 0, &a.sa, L4)); }
+			CASE("udp4_sendto_lo_broadcast") { int s = udp(f); A a = a4("127.255.255.255", nport()); R(sendto(s, "abc", 3, 0, &a.sa, L4)); }
+			CASE("udp4_sendto_127_0_0_2") { int s = udp(f); A a = a4("127.0.0.2", nport()); R(sendto(s, "abc", 3, 0, &a.sa, L4)); getname(s); }
+		} else {
+			CASE("udp6_sendto_mapped_self") {
+				int p, s = bound(f, SOCK_DGRAM, &p);
+				Q(close(s));
+				s = udp(f);
+				bindto(s, any(f, p), L6);
+				A a = a6("::ffff:127.0.0.1", p);
+				R(sendto(s, "abc", 3, 0, &a.sa, L6));
+				waitin(s);
+				A r;
+				memset(&r, 0xaa, sizeof r);
+				socklen_t rl = sizeof r;
+				errno = 0;
+				long n = recvfrom(s, b, sizeof b, MSG_DONTWAIT, &r.sa, &rl);
+				X("recv=%ld:%s", n, ename(n < 0 ? errno : 0));
+				if (n >= 0)
+					XA(&r, 28, rl);
+			}
+			CASE("udp6_sendto_v4_self") {
+				int p = nport(), s = udp(f);
+				bindto(s, any(f, p), L6);
+				A a = lo(AF_INET, p);
+				R(sendto(s, "abc", 3, 0, &a.sa, L4));
+				nextdgram(s);
+			}
+		}
+		// Connected to a port nobody serves: ICMP errors.
+		CASE("udp%s_conn_free_send", F) { int s = udp(f); connto(s, lo(f, nport()), alen(f)); R(send(s, "abc", 3, 0)); }
+		CASE("udp%s_conn_free_recv", F) {
+			int s = udp(f);
+			connto(s, lo(f, nport()), alen(f));
+			Q(send(s, "abc", 3, 0));
+			waitin(s);
+			R(recv(s, b, sizeof b, MSG_DONTWAIT));
+			nextdgram(s);
+		}
+		CASE("udp%s_conn_free_send_again", F) {
+			int s = udp(f);
+			connto(s, lo(f, nport()), alen(f));
+			Q(send(s, "abc", 3, 0));
+			waitin(s);
+			R(send(s, "abc", 3, 0));
+		}
+		CASE("udp%s_conn_free_so_error", F) {
+			int s = udp(f);
+			connto(s, lo(f, nport()), alen(f));
+			Q(send(s, "abc", 3, 0));
+			waitin(s);
+			struct pollfd p = {s, POLLIN | POLLOUT, 0};
+			poll(&p, 1, 0);
+			X("revents=%#x", p.revents);
+			int e = 0;
+			socklen_t el = 4;
+			R(getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &el));
+			X("so_error=%s", ename(e));
+		}
+		CASE("udp%s_unconn_free_recv", F) {
+			int s = udp(f);
+			A a = lo(f, nport());
+			Q(sendto(s, "abc", 3, 0, &a.sa, alen(f)));
+			R(recv(s, b, sizeof b, MSG_DONTWAIT));
+		}
+		CASE("udp%s_conn_send_peer", F) { upair(f, &x, &y); R(send(x, "abc", 3, 0)); peerrecv(y); }
+		CASE("udp%s_conn_sendto_other", F) { upair(f, &x, &y); A a = lo(f, nport()); R(sendto(x, "abc", 3, 0, &a.sa, alen(f))); }
+		CASE("udp%s_conn_sendto_peer", F) {
+			upair(f, &x, &y);
+			A a;
+			socklen_t al = sizeof a;
+			Q(getsockname(y, &a.sa, &al));
+			R(sendto(x, "abc", 3, 0, &a.sa, al));
+			peerrecv(y);
+		}
+		CASE("udp%s_conn_from_stranger", F) {
+			upair(f, &x, &y);
+			A a;
+			socklen_t al = sizeof a;
+			Q(getsockname(x, &a.sa, &al));
+			int z = udp(f);
+			Q(sendto(z, "abc", 3, 0, &a.sa, al));
+			waitin(x);
+			R(recv(x, b, sizeof b, MSG_DONTWAIT));
+		}
+		CASE("udp%s_disconnected_send", F) {
+			int s = udp(f);
+			connto(s, lo(f, nport()), alen(f));
+			A a = lo(f, 0);
+			a.sa.sa_family = AF_UNSPEC;
+			Q(connect(s, &a.sa, alen(f)));
+			R(send(s, "abc", 3, 0));
+		}
+		CASE("udp%s_shutdown_unconnected", F) { int s = udp(f); R(shutdown(s, SHUT_RDWR)); }
+		CASE("udp%s_shutdown_connected", F) { upair(f, &x, &y); R(shutdown(x, SHUT_RDWR)); nextdgram(x); }
+		CASE("udp%s_shutdown_rd_recv", F) { upair(f, &x, &y); Q(shutdown(x, SHUT_RD)); R(recv(x, b, sizeof b, MSG_DONTWAIT)); }
+		CASE("udp%s_shutdown_wr_send", F) { upair(f, &x, &y); Q(shutdown(x, SHUT_WR)); R(send(x, "abc", 3, 0)); }
+		// Receiving.
+		CASE("udp%s_recvfrom_empty_unbound", F) { int s = udp(f); A a; socklen_t al = sizeof a; R(recvfrom(s, b, sizeof b, MSG_DONTWAIT, &a.sa, &al)); }
+		CASE("udp%s_recvfrom_empty_bound", F) { int s = bound(f, SOCK_DGRAM, NULL); A a; socklen_t al = sizeof a; R(recvfrom(s, b, sizeof b, MSG_DONTWAIT, &a.sa, &al)); }
+		CASE("udp%s_recv_empty_rcvtimeo", F) { int s = bound(f, SOCK_DGRAM, NULL); rcvtimeo(s); R(recv(s, b, sizeof b, 0)); }
+		CASE("udp%s_read_empty_nonblock", F) { int s = bound(f, SOCK_DGRAM, NULL); nonblock(s); R(read(s, b, sizeof b)); }
+		int ls[] = {0, 2, 8, 16, 28};
+		for (int i = 0; i < 5; i++)
+			CASE("udp%s_recvfrom_len%d", F, ls[i]) {
+				int s = selfsend(f);
+				A a;
+				memset(&a, 0xaa, sizeof a);
+				socklen_t al = ls[i];
+				R(recvfrom(s, b, sizeof b, MSG_DONTWAIT, &a.sa, &al));
+				XA(&a, ls[i], al);
+			}
+		CASE("udp%s_recvfrom_len_m1", F) { int s = selfsend(f); A a; socklen_t al = -1; R(recvfrom(s, b, sizeof b, MSG_DONTWAIT, &a.sa, &al)); nextdgram(s); }
+		CASE("udp%s_recvfrom_addr_ptr1", F) { int s = selfsend(f); socklen_t al = 32; R(recvfrom(s, b, sizeof b, MSG_DONTWAIT, (void *)1, &al)); nextdgram(s); }
+		CASE("udp%s_recvfrom_addr_rdonly", F) { int s = selfsend(f); socklen_t al = 32; R(recvfrom(s, b, sizeof b, MSG_DONTWAIT, rdonly, &al)); nextdgram(s); }
+		CASE("udp%s_recvfrom_len_null", F) { int s = selfsend(f); A a; R(recvfrom(s, b, sizeof b, MSG_DONTWAIT, &a.sa, NULL)); nextdgram(s); }
+		CASE("udp%s_recvfrom_buf_rdonly", F) { int s = selfsend(f); R(recvfrom(s, rdonly, 8, MSG_DONTWAIT, NULL, NULL)); nextdgram(s); }
+		CASE("udp%s_recv_peek", F) { int s = selfsend(f); R(recv(s, b, sizeof b, MSG_PEEK | MSG_DONTWAIT)); nextdgram(s); }
+		CASE("udp%s_recv_short", F) { int s = selfsend(f); R(recv(s, b, 1, MSG_DONTWAIT)); nextdgram(s); }
+		CASE("udp%s_recv_trunc", F) { int s = selfsend(f); R(recv(s, b, 1, MSG_TRUNC | MSG_DONTWAIT)); }
+		CASE("udp%s_recv_len0", F) { int s = selfsend(f); R(recv(s, b, 0, MSG_DONTWAIT)); nextdgram(s); }
+		CASE("udp%s_recv_errqueue", F) { int s = selfsend(f); R(recv(s, b, sizeof b, MSG_ERRQUEUE | MSG_DONTWAIT)); }
+		// sendmsg and recvmsg.
+		struct iovec iov = {"abc", 3};
+		CASE("udp%s_sendmsg_noname_unconnected", F) { int s = udp(f); struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1}; R(sendmsg(s, &m, 0)); }
+		CASE("udp%s_sendmsg_name", F) { int p, s = bound(f, SOCK_DGRAM, &p); A a = lo(f, p); struct msghdr m = {.msg_name = &a, .msg_namelen = alen(f), .msg_iov = &iov, .msg_iovlen = 1}; R(sendmsg(s, &m, 0)); nextdgram(s); }
+		CASE("udp%s_sendmsg_name_len0", F) { int s = udp(f); A a = lo(f, nport()); struct msghdr m = {.msg_name = &a, .msg_namelen = 0, .msg_iov = &iov, .msg_iovlen = 1}; R(sendmsg(s, &m, 0)); }
+		CASE("udp%s_sendmsg_name_len15", F) { int s = udp(f); A a = lo(f, nport()); struct msghdr m = {.msg_name = &a, .msg_namelen = 15, .msg_iov = &iov, .msg_iovlen = 1}; R(sendmsg(s, &m, 0)); }
+		CASE("udp%s_sendmsg_name_ptr1", F) { int s = udp(f); struct msghdr m = {.msg_name = (void *)1, .msg_namelen = alen(f), .msg_iov = &iov, .msg_iovlen = 1}; R(sendmsg(s, &m, 0)); }
+		CASE("udp%s_sendmsg_msg_null", F) { int s = udp(f); R(sendmsg(s, NULL, 0)); }
+		CASE("udp%s_sendmsg_noname_connected", F) { upair(f, &x, &y); struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1}; R(sendmsg(x, &m, 0)); peerrecv(y); }
+		CASE("udp%s_sendmsg_name_connected_other", F) { upair(f, &x, &y); A a = lo(f, nport()); struct msghdr m = {.msg_name = &a, .msg_namelen = alen(f), .msg_iov = &iov, .msg_iovlen = 1}; R(sendmsg(x, &m, 0)); }
+		for (int withname = 0; withname < 2; withname++)
+			CASE("udp%s_recvmsg_%s", F, withname ? "name" : "noname") {
+				int s = selfsend(f);
+				A a;
+				memset(&a, 0xaa, sizeof a);
+				struct iovec ri = {b, sizeof b};
+				struct msghdr m = {.msg_name = withname ? &a : NULL, .msg_namelen = withname ? 28 : 5, .msg_iov = &ri, .msg_iovlen = 1};
+				R(recvmsg(s, &m, MSG_DONTWAIT));
+				X("namelen=%d flags=%#x", (int)m.msg_namelen, m.msg_flags);
+				if (withname)
+					XA(&a, 28, m.msg_namelen);
+			}
+		CASE("udp%s_recvmsg_name_len0", F) {
+			int s = selfsend(f);
+			A a;
+			memset(&a, 0xaa, sizeof a);
+			struct iovec ri = {b, sizeof b};
+			struct msghdr m = {.msg_name = &a, .msg_namelen = 0, .msg_iov = &ri, .msg_iovlen = 1};
+			R(recvmsg(s, &m, MSG_DONTWAIT));
+			X("namelen=%d", (int)m.msg_namelen);
+			XA(&a, 0, m.msg_namelen);
+		}
+		CASE("udp%s_recvmsg_trunc", F) {
+			int s = selfsend(f);
+			struct iovec ri = {b, 1};
+			struct msghdr m = {.msg_iov = &ri, .msg_iovlen = 1};
+			R(recvmsg(s, &m, MSG_DONTWAIT));
+			X("flags=%#x", m.msg_flags);
+		}
+		CASE("udp%s_recvmsg_name_ptr1", F) {
+			int s = selfsend(f);
+			struct iovec ri = {b, sizeof b};
+			struct msghdr m = {.msg_name = (void *)1, .msg_namelen = 28, .msg_iov = &ri, .msg_iovlen = 1};
+			R(recvmsg(s, &m, MSG_DONTWAIT));
+			nextdgram(s);
+		}
+		CASE("udp%s_recvmsg_empty_nonblock", F) {
+			int s = bound(f, SOCK_DGRAM, NULL);
+			nonblock(s);
+			struct iovec ri = {b, sizeof b};
+			A a;
+			struct msghdr m = {.msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &ri, .msg_iovlen = 1};
+			R(recvmsg(s, &m, 0));
+		}
+		CASE("udp%s_recvmsg_empty_dontwait", F) {
+			int s = udp(f);
+			struct iovec ri = {b, sizeof b};
+			struct msghdr m = {.msg_iov = &ri, .msg_iovlen = 1};
+			R(recvmsg(s, &m, MSG_DONTWAIT));
+		}
+		CASE("udp%s_recvmsg_pktinfo", F) {
+			int v = 1, p, s = bound(f, SOCK_DGRAM, &p);
+			Q(setsockopt(s, f == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, f == AF_INET ? IP_PKTINFO : IPV6_RECVPKTINFO, &v, 4));
+			A a = lo(f, p);
+			Q(sendto(s, "abc", 3, 0, &a.sa, alen(f)));
+			waitin(s);
+			char cb[256];
+			struct iovec ri = {b, sizeof b};
+			struct msghdr m = {.msg_iov = &ri, .msg_iovlen = 1, .msg_control = cb, .msg_controllen = sizeof cb};
+			R(recvmsg(s, &m, MSG_DONTWAIT));
+			X("controllen=%d", (int)m.msg_controllen);
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+				X("cmsg=%d/%d/%d", c->cmsg_level, c->cmsg_type, (int)c->cmsg_len);
+		}
+		CASE("udp%s_recvmsg_msg_null", F) { int s = udp(f); R(recvmsg(s, NULL, MSG_DONTWAIT)); }
+	}
+}
+
+static void ifr(struct ifreq *r, const char *name)
+{
+	memset(r, 0, sizeof *r);
+	strncpy(r->ifr_name, name, IFNAMSIZ - 1);
+}
+
+static void xifaddr(struct ifreq *r)
+{
+	char s[64] = "-";
+	if (r->ifr_addr.sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&r->ifr_addr)->sin_addr, s, sizeof s);
+	X("fam=%d addr=%s", r->ifr_addr.sa_family, s);
+}
+
+static void ioctl_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++)
+		for (int ti = 0; ti < 2; ti++) {
+			int f = fams[fi], t = ti ? SOCK_DGRAM : SOCK_STREAM;
+			const char *F = fn(f), *T = ti ? "udp" : "tcp";
+			struct ifreq r;
+			CASE("ioctl_%s%s_SIOCGIFADDR_lo", T, F) { int s = S(f, t, 0); ifr(&r, "lo"); R(ioctl(s, SIOCGIFADDR, &r)); xifaddr(&r); }
+			CASE("ioctl_%s%s_SIOCGIFADDR_nosuchif", T, F) { int s = S(f, t, 0); ifr(&r, "nosuchif"); R(ioctl(s, SIOCGIFADDR, &r)); }
+			CASE("ioctl_%s%s_SIOCGIFADDR_ptr1", T, F) { int s = S(f, t, 0); R(ioctl(s, SIOCGIFADDR, (void *)1)); }
+			CASE("ioctl_%s%s_SIOCSIFADDR_nosuchif", T, F) {
+				int s = S(f, t, 0);
+				ifr(&r, "nosuchif");
+				A a = a4("10.1.2.3", 0);
+				memcpy(&r.ifr_addr, &a.in4, sizeof a.in4);
+				R(ioctl(s, SIOCSIFADDR, &r));
+			}
+			CASE("ioctl_%s%s_SIOCGIFINDEX_lo", T, F) { int s = S(f, t, 0); ifr(&r, "lo"); R(ioctl(s, SIOCGIFINDEX, &r)); X("index=%d", r.ifr_ifindex); }
+			CASE("ioctl_%s%s_SIOCGIFFLAGS_lo", T, F) { int s = S(f, t, 0); ifr(&r, "lo"); R(ioctl(s, SIOCGIFFLAGS, &r)); X("flags=%#x", r.ifr_flags & 0xffff); }
+			CASE("ioctl_%s%s_SIOCGIFMTU_lo", T, F) { int s = S(f, t, 0); ifr(&r, "lo"); R(ioctl(s, SIOCGIFMTU, &r)); X("mtu=%d", r.ifr_mtu); }
+			CASE("ioctl_%s%s_SIOCGIFNETMASK_lo", T, F) { int s = S(f, t, 0); ifr(&r, "lo"); R(ioctl(s, SIOCGIFNETMASK, &r)); xifaddr(&r); }
+			CASE("ioctl_%s%s_SIOCGIFNAME_1", T, F) { int s = S(f, t, 0); ifr(&r, ""); r.ifr_ifindex = 1; R(ioctl(s, SIOCGIFNAME, &r)); X("name=%s", r.ifr_name); }
+			CASE("ioctl_%s%s_SIOCGIFCONF", T, F) {
+				int s = S(f, t, 0);
+				struct ifreq rs[16];
+				struct ifconf ic = {.ifc_len = sizeof rs, .ifc_req = rs};
+				R(ioctl(s, SIOCGIFCONF, &ic));
+				X("n=%d", ic.ifc_len / (int)sizeof(struct ifreq));
+			}
+			CASE("ioctl_%s%s_FIONREAD_fresh", T, F) { int s = S(f, t, 0), n = -7; R(ioctl(s, FIONREAD, &n)); X("n=%d", n); }
+			CASE("ioctl_%s%s_FIONREAD_ptr1", T, F) { int s = ti ? selfsend(f) : mkstate(ST_CONN, f); R(ioctl(s, FIONREAD, (void *)1)); }
+			CASE("ioctl_%s%s_SIOCOUTQ_fresh", T, F) { int s = S(f, t, 0), n = -7; R(ioctl(s, SIOCOUTQ, &n)); X("n=%d", n); }
+			CASE("ioctl_%s%s_FIONBIO", T, F) { int s = S(f, t, 0), v = 1; R(ioctl(s, FIONBIO, &v)); fdflags(s); }
+			CASE("ioctl_%s%s_SIOCGSTAMP", T, F) { int s = S(f, t, 0); struct timeval tv; R(ioctl(s, SIOCGSTAMP, &tv)); }
+			CASE("ioctl_%s%s_unknown", T, F) { int s = S(f, t, 0), v = 0; R(ioctl(s, 0x89ff, &v)); }
+			CASE("ioctl_%s%s_TCGETS", T, F) { int s = S(f, t, 0); char v[64]; R(ioctl(s, 0x5401, v)); }
+		}
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi], c, a, l, n;
+		const char *F = fn(f);
+		CASE("ioctl_tcp%s_FIONREAD_listen", F) { int s = listener(f, NULL); n = -7; R(ioctl(s, FIONREAD, &n)); X("n=%d", n); }
+		CASE("ioctl_tcp%s_FIONREAD_conn", F) { pair(f, &c, &a, &l); put(a, "hello"); waitin(c); n = -7; R(ioctl(c, FIONREAD, &n)); X("n=%d", n); }
+		CASE("ioctl_tcp%s_FIONREAD_conn_empty", F) { pair(f, &c, &a, &l); n = -7; R(ioctl(c, FIONREAD, &n)); X("n=%d", n); }
+		CASE("ioctl_tcp%s_SIOCOUTQ_listen", F) { int s = listener(f, NULL); n = -7; R(ioctl(s, SIOCOUTQ, &n)); X("n=%d", n); }
+		CASE("ioctl_tcp%s_SIOCATMARK_conn", F) { pair(f, &c, &a, &l); n = -7; R(ioctl(c, SIOCATMARK, &n)); X("n=%d", n); }
+		CASE("ioctl_udp%s_FIONREAD_dgram", F) { int s = selfsend(f); n = -7; R(ioctl(s, FIONREAD, &n)); X("n=%d", n); }
+		CASE("ioctl_udp%s_SIOCGSTAMP_after_recv", F) {
+			int s = selfsend(f);
+			char b[8];
+			Q(recv(s, b, sizeof b, MSG_DONTWAIT));
+			struct timeval tv = {0, 0};
+			R(ioctl(s, SIOCGSTAMP, &tv));
+			X("nonzero=%d", tv.tv_sec != 0);
+		}
+	}
+}
+
+static void misc_cases(void)
+{
+	int fams[] = {AF_INET, AF_INET6};
+	for (int fi = 0; fi < 2; fi++) {
+		int f = fams[fi];
+		const char *F = fn(f);
+		char b[16];
+		CASE("dup_tcp%s_bind_via_dup", F) { int s = tcp(f), d = reg(dup(s)); A a = lo(f, nport()); R(bind(d, &a.sa, alen(f))); getname(s); }
+		CASE("dup_tcp%s_listen_via_dup", F) { int s = bound(f, SOCK_STREAM, NULL), d = reg(dup(s)); R(listen(d, 8)); int v; socklen_t l = 4; getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &v, &l); X("acceptconn=%d", v); }
+		CASE("dup_tcp%s_connect_via_dup", F) {
+			int p, l = listener(f, &p), s = tcp(f), d = reg(dup(s));
+			(void)l;
+			A a = lo(f, p);
+			R(connect(d, &a.sa, alen(f)));
+			peer(s);
+		}
+		CASE("dup_tcp%s_accept_via_dup", F) { int l = pending(f), d = reg(dup(l)); RF(accept(d, NULL, NULL)); acceptinfo((int)cret); }
+		CASE("dup_tcp%s_bind_close_orig", F) {
+			int s = tcp(f), d = reg(dup(s));
+			A a = lo(f, nport());
+			bindto(s, a, alen(f));
+			close(s);
+			R(listen(d, 8));
+			getname(d);
+		}
+		CASE("dup_tcp%s_dup2_over", F) {
+			int s = bound(f, SOCK_STREAM, NULL), t2 = tcp(f);
+			RF(dup2(s, t2));
+			getname(t2);
+		}
+		CASE("dup_udp%s_sendto_via_dup", F) { int s = bound(f, SOCK_DGRAM, NULL), d = reg(dup(s)); A a; socklen_t al = sizeof a; Q(getsockname(s, &a.sa, &al)); R(sendto(d, "abc", 3, 0, &a.sa, al)); nextdgram(s); }
+		CASE("fcntl_tcp%s_getfl", F) { int s = tcp(f); R(fcntl(s, F_GETFL) & ~O_LARGEFILE); }
+		CASE("fcntl_tcp%s_bound_getfl_nonblock", F) { int s = tcp(f); nonblock(s); bindto(s, lo(f, nport()), alen(f)); R(fcntl(s, F_GETFL) & ~O_LARGEFILE); }
+		CASE("fcntl_tcp%s_listen_nonblock_keeps", F) { int s = tcp(f); nonblock(s); bindto(s, lo(f, nport()), alen(f)); Q(listen(s, 8)); R(fcntl(s, F_GETFL) & ~O_LARGEFILE); }
+		CASE("fcntl_tcp%s_cloexec_bound", F) { int s = S(f, SOCK_STREAM | SOCK_CLOEXEC, 0); bindto(s, lo(f, nport()), alen(f)); R(fcntl(s, F_GETFD)); }
+		CASE("poll_tcp%s_fresh", F) { int s = tcp(f); struct pollfd p = {s, POLLIN | POLLOUT, 0}; R(poll(&p, 1, 0)); X("revents=%#x", p.revents); }
+		CASE("poll_tcp%s_listen", F) { int s = listener(f, NULL); struct pollfd p = {s, POLLIN | POLLOUT, 0}; R(poll(&p, 1, 0)); X("revents=%#x", p.revents); }
+		CASE("poll_tcp%s_listen_pending", F) { int s = pending(f); waitin(s); struct pollfd p = {s, POLLIN | POLLOUT, 0}; R(poll(&p, 1, 0)); X("revents=%#x", p.revents); }
+		CASE("poll_udp%s_fresh", F) { int s = udp(f); struct pollfd p = {s, POLLIN | POLLOUT, 0}; R(poll(&p, 1, 0)); X("revents=%#x", p.revents); }
+		CASE("poll_udp%s_dgram", F) { int s = selfsend(f); struct pollfd p = {s, POLLIN | POLLOUT, 0}; R(poll(&p, 1, 0)); X("revents=%#x", p.revents); }
+		CASE("closed_tcp%s_getsockname", F) { int s = tcp(f); close(s); A a; socklen_t l = sizeof a; R(getsockname(s, &a.sa, &l)); }
+		CASE("closed_tcp%s_bound_rebind", F) {
+			int p, s = bound(f, SOCK_STREAM, &p);
+			close(s);
+			int t2 = tcp(f);
+			A a = lo(f, p);
+			R(bind(t2, &a.sa, alen(f)));
+		}
+		CASE("closed_tcp%s_listener_rebind", F) {
+			int p, s = listener(f, &p);
+			close(s);
+			int t2 = tcp(f);
+			A a = lo(f, p);
+			R(bind(t2, &a.sa, alen(f)));
+			X("listen=%d", listen(t2, 8));
+		}
+		CASE("closed_udp%s_bound_rebind", F) {
+			int p, s = bound(f, SOCK_DGRAM, &p);
+			close(s);
+			int t2 = udp(f);
+			A a = lo(f, p);
+			R(bind(t2, &a.sa, alen(f)));
+		}
+		CASE("write_tcp%s_unconnected_len0", F) { int s = tcp(f); R(write(s, b, 0)); }
+	}
+}
+
 static void setup(void)
 {
 	const char *pb = getenv("PORTBASE");
@@ -1576,6 +1984,9 @@ int main(void)
 	optlen_cases();
 	setopt_cases();
 	tcpio_cases();
+	udp_cases();
+	ioctl_cases();
+	misc_cases();
 	printf("END cases=%d ports=%d\n", ncases, portnext);
 	return 0;
 }
