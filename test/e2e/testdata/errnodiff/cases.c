@@ -1799,6 +1799,8 @@ static void udp_cases(void)
 			struct iovec ri = {b, sizeof b};
 			struct msghdr m = {.msg_iov = &ri, .msg_iovlen = 1, .msg_control = cb, .msg_controllen = sizeof cb};
 			R(recvmsg(s, &m, MSG_DONTWAIT));
+			if (cret < 0)
+				m.msg_controllen = 0;
 			X("controllen=%d", (int)m.msg_controllen);
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
 				X("cmsg=%d/%d/%d", c->cmsg_level, c->cmsg_type, (int)c->cmsg_len);
