@@ -250,6 +250,7 @@ func (p *Policy) deliver(c *supervise.Call, set *Settings, s *sock, conn int, fl
 			local: local, bound: true, bindSeen: true, named: nameFile, peer: peer, connected: true, accepted: true, connectSeen: true, v6only: s.v6only}
 		ns.opts.twin = -1
 		ns.opts.parent = &s.opts
+		ns.mssLimit, _ = userMSS(s)
 		p.add(ns)
 	}
 	if addrLen >= 0 {

@@ -74,6 +74,7 @@ func (p *Policy) bind(c *supervise.Call, set *Settings) supervise.Result {
 			// the kernel marks it.
 			if twin, e := s.opts.twinOf(s); e == 0 {
 				unix.SetsockoptInt(twin, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+				s.opts.remember(unix.SOL_IPV6, unix.IPV6_V6ONLY, intOpt(1))
 			}
 		}
 		r := supervise.Return(0).WithNote(note(set, "bind %v: plastic %s (%v)", local, set.Dir.SockPath(endpointName(s.typ, local)), v))

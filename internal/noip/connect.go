@@ -154,8 +154,9 @@ func (p *Policy) refused(s *sock) {
 
 // connected records a successful connect and answers it.
 func (p *Policy) connected(s *sock, set *Settings, ap netip.AddrPort, path string, v config.Verdict) supervise.Result {
+	limit, _ := userMSS(s)
 	p.mu.Lock()
-	s.connected, s.connectSeen, s.peer = true, true, reportable(ap, s.family)
+	s.connected, s.connectSeen, s.peer, s.mssLimit = true, true, reportable(ap, s.family), limit
 	p.mu.Unlock()
 	r := supervise.Return(0).WithNote(note(set, "connect %v: plastic %s (%v)", ap, path, v))
 	r.Gone = func() {

@@ -167,6 +167,7 @@ type sock struct {
 	listening bool
 	backlog   int            // as listen was given it
 	accepted  bool           // an accepted connection (else a client, once connected)
+	mssLimit  int            // TCP_MAXSEG the program set before the connection, or 0
 	peer      netip.AddrPort // remote address the program sees, if connected
 	connected bool
 	// connectSeen: a connect succeeded and the program was told so;

@@ -75,14 +75,6 @@ func (o *optState) twinOf(s *sock) (int, unix.Errno) {
 			setsockopt(fd, v.level, v.name, v.val, int32(len(v.val)))
 		}
 		o.set = inherited
-		// An accepted TCP socket takes these from the client's SYN:
-		// loopback's hop limit and interface.
-		if s.family == unix.AF_INET {
-			unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_MULTICAST_TTL, 64)
-		} else {
-			unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_MULTICAST_HOPS, 64)
-			unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_MULTICAST_IF, 1)
-		}
 	}
 	o.twin = fd
 	return fd, 0
@@ -122,10 +114,11 @@ func (o *optState) close() {
 }
 
 // setsockopt: on a plastic socket, the option is set on its twin, so the
-// kernel validates it and the program gets the kernel's answer. The
-// buffer sizes are set on the Unix socket too, which carries the data;
-// IPV6_V6ONLY decides whether an IPv6 wildcard listener also takes IPv4
-// clients, and SO_REUSEPORT lets sockets share a listener.
+// kernel validates it and the program gets the kernel's answer (checks
+// that depend on a connection's state, which the twin lacks, are made
+// here). The buffer sizes are set on the Unix socket too, which carries
+// the data; IPV6_V6ONLY decides whether an IPv6 wildcard listener also
+// takes IPv4 clients, and SO_REUSEPORT lets sockets share a listener.
 func (p *Policy) setsockopt(c *supervise.Call, set *Settings) supervise.Result {
 	t, ok := p.plastic(c, set, c.Int(0))
 	if !ok {
@@ -134,27 +127,32 @@ func (p *Policy) setsockopt(c *supervise.Call, set *Settings) supervise.Result {
 	defer t.close()
 	s := t.s
 	level, name, n := c.Int(1), c.Int(2), c.Int(4)
+	ptr := c.Arg(3)
 	var val []byte
-	if n > 0 {
+	bad := false
+	if n > 0 && ptr != 0 {
 		var err error
-		if val, err = c.Read(c.Arg(3), int(min(n, 64<<10))); err != nil {
-			return supervise.Fail(unix.EFAULT)
+		if val, err = c.Read(ptr, int(min(n, 64<<10))); err != nil {
+			val, bad = nil, true
 		}
 	}
 	if !c.Valid() {
 		return supervise.Fail(unix.EINTR)
 	}
-	if level == solIPv6 && name == unix.IPV6_V6ONLY {
-		p.mu.Lock()
-		bound := s.bound
-		p.mu.Unlock()
-		if bound {
-			return supervise.Fail(unix.EINVAL) // as on a bound TCP socket
-		}
+	p.mu.Lock()
+	st, bound := s.state(), s.bound
+	p.mu.Unlock()
+	if e := stateSetErr(s, st, bound, level, name, val); e != 0 {
+		return supervise.Fail(e)
 	}
 	twin, e := s.opts.twinOf(s)
 	if e != 0 {
 		return supervise.Fail(e)
+	}
+	if bad {
+		// The kernel's answer to an unreadable value, from a pointer that
+		// is unreadable here too.
+		return supervise.Fail(setsockoptPtr(twin, level, name, badPage(), n))
 	}
 	if e := setsockopt(twin, level, name, val, n); e != 0 {
 		return supervise.Fail(e)
@@ -165,9 +163,7 @@ func (p *Policy) setsockopt(c *supervise.Call, set *Settings) supervise.Result {
 			setsockopt(t.dup, level, name, val, n)
 		}
 	}
-	s.opts.mu.Lock()
-	s.opts.set = append(s.opts.set, optSet{level, name, val})
-	s.opts.mu.Unlock()
+	s.opts.remember(level, name, val)
 	p.mu.Lock()
 	switch {
 	case level == solIPv6 && name == unix.IPV6_V6ONLY:
@@ -177,6 +173,48 @@ func (p *Policy) setsockopt(c *supervise.Call, set *Settings) supervise.Result {
 	}
 	p.mu.Unlock()
 	return supervise.Return(0)
+}
+
+// remember notes an option set on the twin, for accepted connections to
+// inherit.
+func (o *optState) remember(level, name int32, val []byte) {
+	o.mu.Lock()
+	o.set = append(o.set, optSet{level, name, val})
+	o.mu.Unlock()
+}
+
+// stateSetErr is the errno TCP gives for setting an option on a socket in
+// state st, where a closed socket (the twin) would take it.
+func stateSetErr(s *sock, st connState, bound bool, level, name int32, val []byte) unix.Errno {
+	if level == solIPv6 && name == unix.IPV6_V6ONLY && s.family == unix.AF_INET6 && bound {
+		return unix.EINVAL
+	}
+	if level != solTCP || s.typ != unix.SOCK_STREAM || st == stClosed {
+		return 0
+	}
+	v := int32(-1)
+	if len(val) >= 4 {
+		v = int32(binary.NativeEndian.Uint32(val))
+	}
+	switch name {
+	case unix.TCP_WINDOW_CLAMP:
+		if v == 0 {
+			return unix.EINVAL
+		}
+	case unix.TCP_FASTOPEN, unix.TCP_FASTOPEN_NO_COOKIE:
+		if st == stEstablished {
+			return unix.EINVAL
+		}
+	case unix.TCP_FASTOPEN_CONNECT:
+		return unix.EINVAL
+	case unix.TCP_REPAIR:
+		if st == stListen {
+			return unix.EPERM
+		}
+	case unix.TCP_QUEUE_SEQ:
+		return unix.EPERM
+	}
+	return 0
 }
 
 // getsockopt: the twin's answer, as the kernel gives it (value, length,
@@ -191,39 +229,84 @@ func (p *Policy) getsockopt(c *supervise.Call, set *Settings) supervise.Result {
 	defer t.close()
 	s := t.s
 	level, name := c.Int(1), c.Int(2)
-	n, err := c.ReadInt32(c.Arg(4))
-	if err != nil {
-		return supervise.Fail(unix.EFAULT)
-	}
-	if n < 0 {
-		return supervise.Fail(unix.EINVAL)
-	}
 	twin, e := s.opts.twinOf(s)
 	if e != 0 {
 		return supervise.Fail(e)
 	}
-	val, l, e := getsockopt(twin, level, name, int(min(n, 64<<10)))
-	if e == 0 || e == unix.ENOTCONN {
-		p.mu.Lock()
-		st := s.state()
-		p.mu.Unlock()
-		if v, ok := stateOpt(s, st, twin, level, name, val, e); ok {
-			val, l, e = v[:min(len(v), int(n))], len(v), 0
-			if level == solTCP && name == unix.TCP_INFO {
-				l = len(val) // TCP_INFO reports what it copied
-			}
-		}
+	n, err := c.ReadInt32(c.Arg(4))
+	if err != nil {
+		// The kernel's answer to an unreadable optlen.
+		return supervise.Fail(getsockoptErr(twin, level, name, c.Arg(3) != 0))
+	}
+	if n >= 0 && c.Arg(3) == 0 {
+		return supervise.Fail(getsockoptErr(twin, level, name, false, n))
+	}
+	val, l, e := getsockopt(twin, level, name, int(n))
+	p.mu.Lock()
+	st := s.state()
+	p.mu.Unlock()
+	if a, ok := stateOpt(s, st, twin, level, name, val, e); ok {
+		val, l, e = a.fit(level, n)
 	}
 	if e != 0 {
 		return supervise.Fail(e)
 	}
-	if len(val) > 0 && c.Arg(3) == 0 {
-		return supervise.Fail(unix.EFAULT)
+	if n < 0 {
+		val = nil // the kernel reports a length and writes no value
 	}
 	if err := c.WriteAddr(c.Arg(3), val, c.Arg(4), int32(l)); err != nil {
 		return supervise.Fail(unix.EFAULT)
 	}
 	return supervise.Return(0)
+}
+
+// answer is a synthesized option value, and how the kernel fits it to the
+// caller's buffer.
+type answer struct {
+	val  []byte
+	kind fitKind
+	err  unix.Errno
+}
+
+type fitKind uint8
+
+const (
+	fitInt    fitKind = iota // an int: min(len, 4) bytes (IP: 1 byte for small values)
+	fitExact                 // a struct the caller gets whole or EINVAL
+	fitPrefix                // as much as fits, the length copied (SO_PEERNAME: EINVAL if more is asked)
+	fitCopied                // as much as fits, the length copied (TCP_INFO)
+)
+
+// fit applies the kernel's length rules for an option at level to a
+// caller's buffer of n bytes.
+func (a answer) fit(level, n int32) ([]byte, int, unix.Errno) {
+	if a.err != 0 {
+		return nil, 0, a.err
+	}
+	if n < 0 {
+		return nil, 0, unix.EINVAL
+	}
+	switch a.kind {
+	case fitInt:
+		v := int32(binary.NativeEndian.Uint32(a.val))
+		if level == solIP && n > 0 && n < 4 && v >= 0 && v <= 255 {
+			return a.val[:1], 1, 0
+		}
+		l := min(int(n), 4)
+		return a.val[:l], l, 0
+	case fitExact:
+		if int(n) < len(a.val) {
+			return nil, 0, unix.EINVAL
+		}
+		return a.val, len(a.val), 0
+	case fitPrefix:
+		if int(n) > len(a.val) {
+			return nil, 0, unix.EINVAL
+		}
+		return a.val[:n], int(n), 0
+	}
+	l := min(int(n), len(a.val))
+	return a.val[:l], l, 0
 }
 
 // connState is the TCP state a plastic socket stands for.
@@ -260,48 +343,86 @@ const (
 	loopbackAdvMSS6 = 65464
 	windowClamp     = 65536
 	ipv6AddrForm    = unix.AF_INET6
+	// The send buffer TCP sizes for a new loopback connection (from
+	// tcp_wmem and the MSS), unless the program set one.
+	connectedSndbuf = 3939840
+	tcpAORepair     = 42 // TCP_AO_REPAIR
 )
 
 // stateOpt returns the value an option has on a TCP or UDP socket in state
 // st (connected, listening) where the unconnected twin cannot know it;
 // val and e are the twin's answer.
-func stateOpt(s *sock, st connState, twin int, level, name int32, val []byte, e unix.Errno) ([]byte, bool) {
-	if st == stClosed {
-		return nil, false
-	}
-	conn := st == stEstablished
+func stateOpt(s *sock, st connState, twin int, level, name int32, val []byte, e unix.Errno) (answer, bool) {
+	conn := st == stEstablished && (e == 0 || e == unix.ENOTCONN)
+	stream := s.typ == unix.SOCK_STREAM
+	v6 := s.family == unix.AF_INET6
 	switch {
-	case level == unix.SOL_SOCKET && name == unix.SO_PEERNAME && conn:
-		return inet.AppendSockaddr(nil, s.family, s.peer), true
+	case level == solIP && name == unix.IP_PROTOCOL && e == 0 && s.bound:
+		// The kernel answers with the socket's local port.
+		return answer{val: intOpt(int32(s.local.Port()))}, true
+	case st == stClosed:
+	case level == unix.SOL_SOCKET && name == unix.SO_PEERNAME && st == stEstablished:
+		return answer{val: inet.AppendSockaddr(nil, s.family, s.peer), kind: fitPrefix}, true
+	case level == unix.SOL_SOCKET && (name == unix.SO_SNDBUF || name == unix.SO_MEMINFO) && conn && stream && e == 0 && !s.opts.isSet(unix.SOL_SOCKET, unix.SO_SNDBUF):
+		if name == unix.SO_SNDBUF {
+			return answer{val: intOpt(connectedSndbuf)}, true
+		}
+		full, _, e := getsockopt(twin, unix.SOL_SOCKET, unix.SO_MEMINFO, 64)
+		if e != 0 || len(full) < 16 {
+			return answer{}, false
+		}
+		binary.NativeEndian.PutUint32(full[12:], connectedSndbuf) // SK_MEMINFO_SNDBUF
+		return answer{val: full, kind: fitCopied}, true
 	case level == solIP && name == unix.IP_MTU && conn:
 		if s.family == unix.AF_INET {
-			return intOpt(loopbackMTU4), true
+			return answer{val: intOpt(loopbackMTU4)}, true
 		}
-		return intOpt(loopbackMTU), true
-	case level == solIPv6 && name == unix.IPV6_MTU && conn:
-		return intOpt(loopbackMTU), true
-	case level == solIPv6 && name == unix.IPV6_PATHMTU && conn:
-		// struct ip6_mtuinfo: the peer's sockaddr_in6, then the MTU.
+		return answer{val: intOpt(loopbackMTU)}, true
+	case level == solIPv6 && name == unix.IPV6_MTU && conn && v6:
+		return answer{val: intOpt(loopbackMTU)}, true
+	case level == solIPv6 && name == unix.IPV6_PATHMTU && conn && v6:
+		// struct ip6_mtuinfo, of which Linux fills only the MTU.
 		b := make([]byte, 32)
-		copy(b, inet.AppendSockaddr(nil, unix.AF_INET6, s.peer))
 		binary.NativeEndian.PutUint32(b[28:], loopbackMTU)
-		return b, true
-	case level == solIPv6 && name == unix.IPV6_ADDRFORM && conn:
-		return intOpt(ipv6AddrForm), true
-	case level == solTCP && name == unix.TCP_WINDOW_CLAMP && conn && e == 0 && s.typ == unix.SOCK_STREAM:
+		return answer{val: b, kind: fitExact}, true
+	case level == solIPv6 && name == unix.IPV6_ADDRFORM && conn && v6:
+		return answer{val: intOpt(ipv6AddrForm)}, true
+	case level == solTCP && name == unix.TCP_WINDOW_CLAMP && conn && e == 0 && stream:
 		if binary.NativeEndian.Uint32(val) == 0 {
-			return intOpt(windowClamp), true
+			return answer{val: intOpt(windowClamp)}, true
 		}
 	case level == solTCP && name == unix.TCP_MAXSEG && conn && e == 0:
-		return intOpt(int32(s.mss())), true
+		return answer{val: intOpt(int32(s.mss()))}, true
+	case level == solTCP && name == unix.TCP_ZEROCOPY_RECEIVE && st == stListen && e == 0:
+		return answer{err: unix.ENOTCONN}, true
+	case level == solTCP && name == tcpAORepair && st == stListen && stream:
+		return answer{err: unix.EPERM}, true
+	case s.accepted && (level == solIP && name == unix.IP_MULTICAST_TTL && !v6 || level == solIPv6 && name == unix.IPV6_MULTICAST_HOPS) && e == 0:
+		// An accepted TCP socket takes these from the client's SYN, as
+		// it came over loopback (TCP refuses to set them).
+		return answer{val: intOpt(64)}, true
+	case s.accepted && level == solIPv6 && name == unix.IPV6_MULTICAST_IF && e == 0:
+		return answer{val: intOpt(1)}, true
 	case level == solTCP && name == unix.TCP_INFO && e == 0:
 		full, _, e := getsockopt(twin, solTCP, unix.TCP_INFO, 512)
 		if e != 0 {
-			return nil, false
+			return answer{}, false
 		}
-		return tcpInfo(s, full, st), true
+		return answer{val: tcpInfo(s, full, st), kind: fitCopied}, true
 	}
-	return nil, false
+	return answer{}, false
+}
+
+// isSet reports whether the program set option (level, name).
+func (o *optState) isSet(level, name int32) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, v := range o.set {
+		if v.level == level && v.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // mss is the MSS of a connected plastic stream socket: loopback's, or
@@ -314,8 +435,8 @@ func (s *sock) mss() int {
 	case s.family == unix.AF_INET6 && !s.peer.Addr().Is4():
 		mss = clientMSS6
 	}
-	if user, ok := userMSS(s); ok && user < mss {
-		mss = user
+	if s.mssLimit > 0 && s.mssLimit < mss {
+		mss = s.mssLimit
 	}
 	return mss
 }
@@ -354,6 +475,8 @@ func tcpInfo(s *sock, b []byte, st connState) []byte {
 	)
 	if st == stListen {
 		b[0] = tcpListen
+		b[7] = 0                     // not app-limited
+		put32(16, 0)                 // snd_mss
 		put32(24, 0)                 // unacked: the accept queue (not counted)
 		put32(28, uint32(s.backlog)) // sacked: the backlog
 		put32(76, 0)                 // snd_ssthresh

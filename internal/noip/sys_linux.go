@@ -6,23 +6,64 @@ package noip
 // writes during the call only.
 
 import (
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// getsockopt asks fd for option (level, name) into a buffer of n bytes and
-// returns what the kernel wrote and the length it reported.
+// getsockopt asks fd for option (level, name) with a buffer of n bytes
+// (n may be negative, as a program may pass) and returns what the kernel
+// wrote and the length it reported.
 func getsockopt(fd int, level, name int32, n int) ([]byte, int, unix.Errno) {
-	buf := make([]byte, max(n, 1))
-	l := uint32(n)
+	buf := make([]byte, max(min(n, 64<<10), 64))
+	l := uint32(int32(min(n, 64<<10)))
 	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
 		uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&l)), 0)
 	if e != 0 {
 		return nil, 0, e
 	}
-	return buf[:min(int(l), n)], int(int32(l)), 0
+	got := int(int32(l))
+	return buf[:max(0, min(got, n))], got, 0
 }
+
+// getsockoptErr is the kernel's answer to a getsockopt whose optlen
+// pointer is unreadable (no n), or whose value pointer is NULL (with n):
+// asked with such pointers here.
+func getsockoptErr(fd int, level, name int32, valid bool, n ...int32) unix.Errno {
+	var buf [64]byte
+	val := unsafe.Pointer(&buf[0])
+	var lp unsafe.Pointer = badPage()
+	if len(n) > 0 {
+		l := uint32(n[0])
+		lp, val = unsafe.Pointer(&l), nil
+	} else if !valid {
+		val = nil
+	}
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name), uintptr(val), uintptr(lp), 0)
+	if e == 0 {
+		return unix.EFAULT
+	}
+	return e
+}
+
+// setsockoptPtr sets option (level, name) of fd from memory at p, which
+// may be unreadable: for the kernel's answer to a program's bad pointer.
+func setsockoptPtr(fd int, level, name int32, p unsafe.Pointer, n int32) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name), uintptr(p), uintptr(n), 0)
+	return e
+}
+
+// badPage is a page the supervisor cannot read or write: where it points
+// the kernel when the program passed an unusable pointer, so that the
+// kernel gives the program's errno.
+var badPage = sync.OnceValue(func() unsafe.Pointer {
+	b, err := unix.Mmap(-1, 0, 4096, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil
+	}
+	return unsafe.Pointer(&b[0])
+})
 
 // setsockopt sets option (level, name) of fd to val, exactly as given
 // (the kernel checks the length).

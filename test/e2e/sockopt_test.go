@@ -34,7 +34,7 @@ func TestSockoptDiff(t *testing.T) {
 	if out, err := exec.Command(gcc, "-O1", "-Wall", "-Werror", "-o", prog, "testdata/sockopt/sockopt.c").CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
-	allowed, err := readAllowed("testdata/sockopt/allowed.txt")
+	allowed, err := readSockoptAllowed("testdata/sockopt/allowed.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +184,9 @@ type allowance struct {
 	used   int
 }
 
-// readAllowed reads allowed.txt: "REGEXP :: REASON" lines, where REGEXP
+// readSockoptAllowed reads allowed.txt: "REGEXP :: REASON" lines, where REGEXP
 // is matched against a probe's key; # starts a comment line.
-func readAllowed(name string) ([]*allowance, error) {
+func readSockoptAllowed(name string) ([]*allowance, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
