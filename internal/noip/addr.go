@@ -119,10 +119,11 @@ func writeSockaddr(c *supervise.Call, family int, ap netip.AddrPort, addrPtr, le
 	}
 	sa := inet.AppendSockaddr(nil, family, ap)
 	n := min(int(max), len(sa))
-	if n > 0 && addrPtr == 0 {
+	// Linux stores the length even when the address cannot be written.
+	if err := c.WriteInt32(lenPtr, int32(len(sa))); err != nil {
 		return unix.EFAULT
 	}
-	if err := c.WriteAddr(addrPtr, sa[:n], lenPtr, int32(len(sa))); err != nil {
+	if n > 0 && (addrPtr == 0 || c.Write(addrPtr, sa[:n]) != nil) {
 		return unix.EFAULT
 	}
 	return 0

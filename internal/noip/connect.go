@@ -50,7 +50,7 @@ func (p *Policy) connect(c *supervise.Call, set *Settings) supervise.Result {
 		if t.s.typ == unix.SOCK_DGRAM {
 			return p.disconnectDgram(t.s, t.dup)
 		}
-		return p.disconnect(t.s)
+		return p.disconnect(c, t.s, t.dup)
 	}
 	v := p.decide(set, config.OpConnect, ap)
 	switch {
@@ -86,6 +86,13 @@ func (p *Policy) connectPlastic(c *supervise.Call, set *Settings, s *sock, dup i
 
 	p.mu.Lock()
 	switch {
+	case s.connected && s.inProgress:
+		// The connect answered EINPROGRESS has completed: this one says
+		// so, as TCP's next connect does.
+		s.inProgress, s.connectSeen = false, true
+		p.mu.Unlock()
+		unix.Close(dup)
+		return supervise.Return(0)
 	case s.connected && !s.connectSeen && s.peer == reportable(ap, s.family):
 		s.connectSeen = true
 		p.mu.Unlock()
@@ -108,11 +115,21 @@ func (p *Policy) connectPlastic(c *supervise.Call, set *Settings, s *sock, dup i
 		unix.Close(dup)
 		return supervise.Fail(e).WithNote(note(set, "connect %v: binding: %v", ap, e))
 	}
+	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
 	for _, path := range paths {
 		switch e := connectNow(dup, path); e {
 		case 0:
 			unix.Close(dup)
-			return p.connected(s, set, ap, path, v)
+			r := p.connected(s, set, ap, path, v)
+			if fl&unix.O_NONBLOCK != 0 {
+				// A non-blocking TCP connect answers EINPROGRESS, and the
+				// socket polls writable once connected, as this one is.
+				p.mu.Lock()
+				s.inProgress, s.connectSeen = true, false
+				p.mu.Unlock()
+				r = supervise.Fail(unix.EINPROGRESS).WithNote(r.Note)
+			}
+			return r
 		case unix.EAGAIN:
 			// The listener's backlog is full. TCP would retry its SYN; we
 			// retry the connect off the loop while the program waits.
@@ -129,26 +146,28 @@ func (p *Policy) connectPlastic(c *supervise.Call, set *Settings, s *sock, dup i
 }
 
 // connectable reports the errno the kernel gives a TCP connect to an
-// address no host can have: broadcast and multicast ones.
+// address no host can have: broadcast and multicast ones (ENETUNREACH),
+// and an IPv6 link-local one without an interface (EINVAL).
 func connectable(ap netip.AddrPort) unix.Errno {
 	a := ap.Addr().Unmap()
 	switch {
 	case a.IsMulticast():
 		return unix.ENETUNREACH
-	case a.Is4() && (a == netip.AddrFrom4([4]byte{255, 255, 255, 255})):
+	case a.Is4() && (a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || a == netip.AddrFrom4([4]byte{127, 255, 255, 255})):
 		return unix.ENETUNREACH
+	case a.Is6() && a.IsLinkLocalUnicast() && a.Zone() == "":
+		return unix.EINVAL
 	}
 	return 0
 }
 
-// refused undoes the implicit bind of a connect that found no listener:
-// the port goes back, as TCP releases one it picked itself.
+// refused undoes part of the implicit bind of a connect that found no
+// listener: the socket keeps its port but no longer its address, as TCP's.
 func (p *Policy) refused(s *sock) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s.bound && !s.bindSeen && !s.bindReq.IsValid() {
-		p.release(s)
-		s.bound, s.local = false, netip.AddrPort{}
+		s.local = netip.AddrPortFrom(inet.Unspecified(s.family), s.local.Port())
 	}
 }
 
@@ -251,7 +270,7 @@ func (p *Policy) nameClient(s *sock, dup int, set *Settings, dialled netip.AddrP
 			}
 			p.mu.Lock()
 			p.release(s)
-			s.local, s.bound, s.named, s.client = l, true, nameClient, key
+			s.dir, s.local, s.bound, s.named, s.client = set.Dir, l, true, nameClient, key
 			p.clients[key] = s
 			p.mu.Unlock()
 			return 0
@@ -322,15 +341,33 @@ func (p *Policy) sourceAddr(dst netip.Addr) netip.Addr {
 	return ap.Addr()
 }
 
-// disconnect handles connect(AF_UNSPEC) on a stream socket. TCP allows it
-// to dissolve an association; a Unix stream socket cannot be un-connected,
-// so noip refuses it on a connected socket and accepts it on an
-// unconnected one.
-func (p *Policy) disconnect(s *sock) supervise.Result {
+// disconnect handles connect(AF_UNSPEC) on a stream socket: TCP dissolves
+// the connection, and the socket keeps its port. A Unix stream socket
+// cannot be un-connected: the program's fd gets a new, unconnected one,
+// and its end of the connection is closed unless another fd holds it.
+func (p *Policy) disconnect(c *supervise.Call, s *sock, dup int) supervise.Result {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s.connected {
-		return supervise.Fail(unix.EOPNOTSUPP)
+	connected := s.connected
+	p.mu.Unlock()
+	if !connected {
+		return supervise.Return(0)
+	}
+	fd, err := p.replacement(s, dup)
+	if err != nil {
+		return supervise.Fail(errnoOf(err))
+	}
+	defer unix.Close(fd)
+	ns, err := p.adopt(s, fd)
+	if err != nil {
+		return supervise.Fail(errnoOf(err))
+	}
+	p.mu.Lock()
+	ns.named = unnamed
+	ns.local = netip.AddrPortFrom(inet.Unspecified(s.family), s.local.Port())
+	ns.bindReq = netip.AddrPort{}
+	p.mu.Unlock()
+	if err := c.SetFD(fd, int(c.Int(0)), fdCloexec(c.Tid(), int(c.Int(0)))); err != nil {
+		return supervise.Fail(errnoOf(err))
 	}
 	return supervise.Return(0)
 }

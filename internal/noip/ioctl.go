@@ -1,60 +1,54 @@
 package noip
 
 import (
-	"bytes"
-	"net/netip"
-
 	"golang.org/x/sys/unix"
 
-	"noip/internal/inet"
 	"noip/internal/supervise"
 )
 
-// Interface queries a Unix socket cannot answer but an AF_INET socket can
-// (the rest of SIOCGIF* work on any socket). The filter sends only these.
-var ifAddrIoctls = []uint32{unix.SIOCGIFADDR, unix.SIOCGIFDSTADDR, unix.SIOCGIFBRDADDR, unix.SIOCGIFNETMASK}
+// Socket ioctls a Unix socket answers unlike an Internet one (ENOTTY): the
+// interface address queries and changes (the rest of SIOCGIF* work on any
+// socket), and the last packet's timestamp. The filter sends only these.
+var ifAddrIoctls = []uint32{unix.SIOCGIFADDR, unix.SIOCGIFDSTADDR, unix.SIOCGIFBRDADDR, unix.SIOCGIFNETMASK,
+	unix.SIOCSIFADDR, unix.SIOCSIFDSTADDR, unix.SIOCSIFBRDADDR, unix.SIOCSIFNETMASK,
+	unix.SIOCGSTAMP, unix.SIOCGSTAMPNS}
 
 const sizeofIfreq = 40
 
-// ioctl: SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR and SIOCGIFDSTADDR on
-// a plastic socket are answered by its twin, a real Internet socket of the
-// family the program asked for (Java and Gradle enumerate interfaces this
-// way); an AF_INET6 socket so answers as a real one does.
+// ioctl: these socket ioctls on a plastic socket are answered by its
+// twin, a real Internet socket of the family the program asked for (Java
+// and Gradle enumerate interfaces this way): the kernel's answer, errors
+// included (an AF_INET6 socket has no SIOCGIFADDR, changing an interface
+// needs privilege, no packet has a timestamp yet).
 func (p *Policy) ioctl(c *supervise.Call, set *Settings) supervise.Result {
 	t, ok := p.plastic(c, set, c.Int(0))
 	if !ok {
 		return t.r
 	}
 	t.close()
-	s := t.s
-	// struct ifreq: the interface name (IFNAMSIZ bytes), then the answer.
-	var ifr [sizeofIfreq]byte
-	if err := c.Proc.Read(c.Arg(2), ifr[:]); err != nil {
-		return supervise.Fail(unix.EFAULT)
-	}
-	name := ifr[:unix.IFNAMSIZ]
-	if i := bytes.IndexByte(name, 0); i >= 0 {
-		name = name[:i]
-	} else {
-		return supervise.Fail(unix.ENODEV) // no NUL: no such interface
-	}
-	req, err := unix.NewIfreq(string(name))
-	if err != nil {
-		return supervise.Fail(unix.ENODEV)
-	}
-	twin, e := s.opts.twinOf(s)
+	twin, e := t.s.opts.twinOf(t.s)
 	if e != 0 {
 		return supervise.Fail(e)
 	}
-	if err := unix.IoctlIfreq(twin, uint(uint32(c.Arg(1))), req); err != nil {
-		return supervise.Fail(errnoOf(err))
+	return p.ioctlTwin(c, twin, uint(uint32(c.Arg(1))))
+}
+
+// ioctlTwin runs an ioctl whose argument is a fixed-size struct (an ifreq
+// to change an interface, a timeval or timespec) on the twin, with a copy
+// of the program's argument, and copies the answer back: the kernel's
+// answer for the socket the program asked for.
+func (p *Policy) ioctlTwin(c *supervise.Call, twin int, req uint) supervise.Result {
+	var buf [sizeofIfreq]byte
+	n := sizeofIfreq
+	if req == unix.SIOCGSTAMP || req == unix.SIOCGSTAMPNS {
+		n = 16
+	} else if err := c.Proc.Read(c.Arg(2), buf[:]); err != nil {
+		return supervise.Fail(unix.EFAULT)
 	}
-	a, err := req.Inet4Addr()
-	if err != nil {
-		return supervise.Fail(unix.EADDRNOTAVAIL)
+	if e := ioctlPtr(twin, req, buf[:]); e != 0 {
+		return supervise.Fail(e)
 	}
-	sa := inet.AppendSockaddr(nil, inet.AF_INET, netip.AddrPortFrom(netip.AddrFrom4([4]byte(a)), 0))
-	if err := c.Write(c.Arg(2)+unix.IFNAMSIZ, sa); err != nil {
+	if err := c.Write(c.Arg(2), buf[:n]); err != nil {
 		return supervise.Fail(unix.EFAULT)
 	}
 	return supervise.Return(0)

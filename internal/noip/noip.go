@@ -173,9 +173,12 @@ type sock struct {
 	// connectSeen: a connect succeeded and the program was told so;
 	// another connect is then EISCONN rather than a restart.
 	connectSeen bool
-	v6only      bool
-	reuse       bool // SO_REUSEADDR at bind time
-	reusePort   bool // SO_REUSEPORT set: may join a listener group
+	// inProgress: a non-blocking connect was answered EINPROGRESS; the
+	// next connect reports it done.
+	inProgress bool
+	v6only     bool
+	reuse      bool // SO_REUSEADDR at bind time
+	reusePort  bool // SO_REUSEPORT set: may join a listener group
 	// holder is the process and fd number of the last call that used the
 	// socket: where noip finds the socket again to make it a listener
 	// group's shared socket.

@@ -123,8 +123,7 @@ func (p *Policy) bindReal(c *supervise.Call, set *Settings, s *sock, dup int, ap
 		return supervise.Fail(errnoOf(err))
 	}
 	if err := unix.Bind(fd, sockaddrFor(s.family, ap)); err != nil {
-		// The twin stays the plastic socket's: the program may try again.
-		s.opts.give(fd)
+		unix.Close(fd) // a new twin serves the next try
 		return supervise.Fail(errnoOf(err)).WithNote(note(set, "bind %v: %s: %v", ap, why, err))
 	}
 	defer unix.Close(fd)
@@ -149,7 +148,7 @@ func (p *Policy) connectReal(c *supervise.Call, set *Settings, s *sock, dup int,
 	}
 	if bound && local.Port() != 0 {
 		if err := unix.Bind(fd, sockaddrFor(s.family, local)); err != nil {
-			s.opts.give(fd)
+			unix.Close(fd)
 			return supervise.Fail(errnoOf(err))
 		}
 	}
@@ -157,11 +156,7 @@ func (p *Policy) connectReal(c *supervise.Call, set *Settings, s *sock, dup int,
 	nonblock := fl&unix.O_NONBLOCK != 0
 	err = unix.Connect(fd, sockaddrFor(s.family, ap))
 	if err != nil && err != unix.EINPROGRESS {
-		if s.typ == unix.SOCK_DGRAM || !bound {
-			s.opts.give(fd) // nothing happened to it yet
-		} else {
-			unix.Close(fd)
-		}
+		unix.Close(fd) // a new twin serves the next try
 		return supervise.Fail(errnoOf(err)).WithNote(note(set, "connect %v: %s: %v", ap, why, err))
 	}
 	// Installed before the answer: the program's fd is the real socket from

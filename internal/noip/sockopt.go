@@ -45,6 +45,8 @@ const (
 type optState struct {
 	mu   sync.Mutex
 	twin int // -1 until made: accepted connections make theirs on first use
+	// inherited: an accepted connection's set starts with its listener's.
+	inherited bool
 	// set are the options set, in order, for connections accepted from a
 	// listener to inherit, as TCP's do.
 	set    []optSet
@@ -67,14 +69,16 @@ func (o *optState) twinOf(s *sock) (int, unix.Errno) {
 	if err != nil {
 		return -1, errnoOf(err)
 	}
-	if o.parent != nil {
+	if o.parent != nil && !o.inherited {
 		o.parent.mu.Lock()
-		inherited := append([]optSet(nil), o.parent.set...)
+		o.set = append(append([]optSet(nil), o.parent.set...), o.set...)
 		o.parent.mu.Unlock()
-		for _, v := range inherited {
-			setsockopt(fd, v.level, v.name, v.val, int32(len(v.val)))
-		}
-		o.set = inherited
+		o.inherited = true
+	}
+	// A twin made again (the last became a real socket, or tried to)
+	// gets the options the program set.
+	for _, v := range o.set {
+		setsockopt(fd, v.level, v.name, v.val, int32(len(v.val)))
 	}
 	o.twin = fd
 	return fd, 0
@@ -91,17 +95,6 @@ func (o *optState) take(s *sock) (int, unix.Errno) {
 	o.twin = -1
 	o.mu.Unlock()
 	return fd, 0
-}
-
-// give returns a twin taken with take that did not become a real socket.
-func (o *optState) give(fd int) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.twin >= 0 {
-		unix.Close(fd)
-		return
-	}
-	o.twin = fd
 }
 
 func (o *optState) close() {
@@ -239,7 +232,16 @@ func (p *Policy) getsockopt(c *supervise.Call, set *Settings) supervise.Result {
 		return supervise.Fail(getsockoptErr(twin, level, name, c.Arg(3) != 0))
 	}
 	if n >= 0 && c.Arg(3) == 0 {
-		return supervise.Fail(getsockoptErr(twin, level, name, false, n))
+		// A NULL value: what the kernel makes of it, with the length it
+		// would store.
+		l, e := getsockoptNull(twin, level, name, n)
+		if e != 0 {
+			return supervise.Fail(e)
+		}
+		if err := c.WriteInt32(c.Arg(4), l); err != nil {
+			return supervise.Fail(unix.EFAULT)
+		}
+		return supervise.Return(0)
 	}
 	val, l, e := getsockopt(twin, level, name, int(n))
 	p.mu.Lock()
@@ -250,9 +252,6 @@ func (p *Policy) getsockopt(c *supervise.Call, set *Settings) supervise.Result {
 	}
 	if e != 0 {
 		return supervise.Fail(e)
-	}
-	if n < 0 {
-		val = nil // the kernel reports a length and writes no value
 	}
 	if err := c.WriteAddr(c.Arg(3), val, c.Arg(4), int32(l)); err != nil {
 		return supervise.Fail(unix.EFAULT)

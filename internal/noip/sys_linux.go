@@ -24,23 +24,34 @@ func getsockopt(fd int, level, name int32, n int) ([]byte, int, unix.Errno) {
 		return nil, 0, e
 	}
 	got := int(int32(l))
+	if n < 0 {
+		// Some levels take a negative length as a huge one and write.
+		return buf[:max(0, min(got, len(buf)))], got, 0
+	}
 	return buf[:max(0, min(got, n))], got, 0
 }
 
+// getsockoptNull asks fd for option (level, name) into a NULL buffer of n
+// bytes, as a program may, and returns the length the kernel stored.
+func getsockoptNull(fd int, level, name int32, n int32) (int32, unix.Errno) {
+	l := uint32(n)
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name), 0, uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int32(l), 0
+}
+
 // getsockoptErr is the kernel's answer to a getsockopt whose optlen
-// pointer is unreadable (no n), or whose value pointer is NULL (with n):
-// asked with such pointers here.
-func getsockoptErr(fd int, level, name int32, valid bool, n ...int32) unix.Errno {
+// pointer is unreadable, asked with such a pointer here; valid says the
+// value pointer is not NULL.
+func getsockoptErr(fd int, level, name int32, valid bool) unix.Errno {
 	var buf [64]byte
 	val := unsafe.Pointer(&buf[0])
-	var lp unsafe.Pointer = badPage()
-	if len(n) > 0 {
-		l := uint32(n[0])
-		lp, val = unsafe.Pointer(&l), nil
-	} else if !valid {
+	if !valid {
 		val = nil
 	}
-	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name), uintptr(val), uintptr(lp), 0)
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name), uintptr(val), uintptr(badPage()), 0)
 	if e == 0 {
 		return unix.EFAULT
 	}
@@ -73,5 +84,11 @@ func setsockopt(fd int, level, name int32, val []byte, n int32) unix.Errno {
 		p = unsafe.Pointer(&val[0])
 	}
 	_, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name), uintptr(p), uintptr(n), 0)
+	return e
+}
+
+// ioctlPtr runs ioctl req on fd with b as its argument.
+func ioctlPtr(fd int, req uint, b []byte) unix.Errno {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(unsafe.Pointer(&b[0])))
 	return e
 }
