@@ -257,9 +257,15 @@ func (p *Policy) materialize(s *sock, fd int, reuse bool) unix.Errno {
 	if p.reserved[key] == s {
 		delete(p.reserved, key)
 	}
+	if s.typ == unix.SOCK_DGRAM {
+		p.dgramFiles[key] = s
+	}
 	p.endpoints++
 	sweep := p.endpoints%sweepEvery == 0
 	p.mu.Unlock()
+	for _, n := range names {
+		p.track(d, n)
+	}
 	if sweep {
 		// Servers that exit without removing their endpoint leave it
 		// stale; over a long session they would pile up. Sweep now and

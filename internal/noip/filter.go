@@ -18,6 +18,9 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 	notifyAlways := []string{
 		"bind", "connect", "listen", "accept", "accept4",
 		"getsockname", "getpeername", "execve", "execveat",
+		// Their addresses are in memory, which the filter cannot see:
+		// every call comes, and a Unix socket's goes on at once.
+		"sendmsg", "sendmmsg", "recvmsg", "recvmmsg",
 	}
 	native := []seccomp.Rule{
 		{Syscall: "socket", Cases: []seccomp.Case{{When: []seccomp.ArgTest{inetDomain}, Then: seccomp.Notify}}, Else: seccomp.Allow},
@@ -28,6 +31,16 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 		newListener,
 		setNotDumpable,
 		seccomp.Always("pidfd_getfd", seccomp.Notify),
+		// With an address, or a flag that acts like one; without, the
+		// socket's own connection (send and recv are these calls).
+		{Syscall: "sendto", Cases: []seccomp.Case{
+			{When: []seccomp.ArgTest{seccomp.NonZero{Arg: 4}}, Then: seccomp.Notify},
+			{When: []seccomp.ArgTest{seccomp.BitsSet{Arg: 3, Mask: unix.MSG_FASTOPEN}}, Then: seccomp.Notify},
+		}, Else: seccomp.Allow},
+		{Syscall: "recvfrom", Cases: []seccomp.Case{
+			{When: []seccomp.ArgTest{seccomp.NonZero{Arg: 4}}, Then: seccomp.Notify},
+			{When: []seccomp.ArgTest{seccomp.BitsSet{Arg: 3, Mask: unix.MSG_ERRQUEUE}}, Then: seccomp.Notify},
+		}, Else: seccomp.Allow},
 	}
 	for _, n := range notifyAlways {
 		native = append(native, seccomp.Always(n, seccomp.Notify))

@@ -51,6 +51,15 @@ type Policy struct {
 
 	// slowOps bounds the goroutines doing path lookups a program chose.
 	slowOps chan struct{}
+
+	// dgramFiles are the datagram endpoints made by this supervisor, by
+	// path: whose datagram a receiver got. Guarded by mu.
+	dgramFiles map[string]*sock
+	janitor    janitor
+
+	voidOnce sync.Once // the socket for datagrams nobody will get
+	voidName string
+	voidErr  error
 }
 
 // New returns a policy whose root settings come from env, the
@@ -65,6 +74,8 @@ func New(env []string) *Policy {
 		dirs:     make(map[string]*sockdir.Dir),
 		probes:   [2]int{-1, -1},
 		slowOps:  make(chan struct{}, 16),
+
+		dgramFiles: make(map[string]*sock),
 	}
 	p.root = p.settingsFor(env)
 	return p
@@ -103,6 +114,12 @@ func (p *Policy) Handlers() supervise.Handlers {
 		"setsockopt":  p.setsockopt,
 		"getsockopt":  p.getsockopt,
 		"ioctl":       p.ioctl,
+		"sendto":      p.sendto,
+		"sendmsg":     p.sendmsg,
+		"sendmmsg":    p.sendmmsg,
+		"recvfrom":    p.recvfrom,
+		"recvmsg":     p.recvmsg,
+		"recvmmsg":    p.recvmmsg,
 	} {
 		h[name] = p.withSettings(f)
 	}

@@ -92,3 +92,30 @@ func ioctlPtr(fd int, req uint, b []byte) unix.Errno {
 	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(unsafe.Pointer(&b[0])))
 	return e
 }
+
+// recvmsgRaw receives on fd into p and oob with flags, and returns the
+// byte count, the control bytes, the flags the kernel set, and the
+// sender's address as raw sockaddr bytes (empty for an unnamed sender):
+// x/sys renders an unnamed Unix address like an abstract one.
+func recvmsgRaw(fd int, p, oob []byte, flags int) (n int, oobn int, recvflags int, from []byte, err unix.Errno) {
+	var name [128]byte
+	var iov unix.Iovec
+	if len(p) > 0 {
+		iov.Base = &p[0]
+		iov.SetLen(len(p))
+	}
+	var msg unix.Msghdr
+	msg.Name = &name[0]
+	msg.Namelen = uint32(len(name))
+	msg.Iov = &iov
+	msg.Iovlen = 1
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	if e != 0 {
+		return 0, 0, 0, nil, e
+	}
+	return int(r), int(msg.Controllen), int(msg.Flags), append([]byte(nil), name[:min(int(msg.Namelen), len(name))]...), 0
+}

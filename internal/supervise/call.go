@@ -108,13 +108,16 @@ func (c *Call) Answer(r Result) error {
 		return errAnswered
 	}
 	err := c.sv.answer(c, r)
-	if errors.Is(err, seccomp.ErrGone) {
+	switch {
+	case errors.Is(err, seccomp.ErrGone):
 		switch {
 		case r.Gone != nil:
 			r.Gone()
 		case r.kind == kInject:
 			unix.Close(r.fd)
 		}
+	case err == nil && r.Delivered != nil:
+		r.Delivered()
 	}
 	c.sv.logResult(c, r)
 	return err
@@ -143,6 +146,9 @@ type Result struct {
 	// Gone, if set, runs when the answer could not be delivered because the
 	// call went away, so the handler can undo what the answer reported.
 	Gone func()
+	// Delivered, if set, runs once the program has the answer: for work
+	// that must happen only then (consuming a datagram the answer holds).
+	Delivered func()
 }
 
 type resultKind uint8
@@ -180,6 +186,14 @@ func Async() Result { return Result{kind: kAsync} }
 
 // WithNote returns r with a debug note.
 func (r Result) WithNote(note string) Result { r.Note = note; return r }
+
+// Errno is the errno r fails the call with, or 0.
+func (r Result) Errno() unix.Errno {
+	if r.kind == kErrno {
+		return r.errno
+	}
+	return 0
+}
 
 // IsErr reports whether r fails the call.
 func (r Result) IsErr() bool { return r.kind == kErrno }

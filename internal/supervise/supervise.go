@@ -110,7 +110,7 @@ func (sv *Supervisor) Run() error {
 			for _, w := range sv.waits {
 				pfd = append(pfd, unix.PollFd{Fd: int32(w.fd), Events: w.events})
 			}
-			_, err := unix.Poll(pfd, int(waitCheck/time.Millisecond))
+			_, err := unix.Poll(pfd, sv.pollTimeout())
 			if err != nil && err != unix.EINTR {
 				return os.NewSyscallError("poll", err)
 			}
@@ -126,6 +126,7 @@ func (sv *Supervisor) Run() error {
 				sv.dropVanished()
 				lastCheck = time.Now()
 			}
+			sv.expireWaits()
 			if err != nil || pfd[0].Revents&unix.POLLIN == 0 {
 				continue
 			}
@@ -158,6 +159,9 @@ type wait struct {
 	events int16
 	ready  func() (Result, bool)
 	gone   func()
+	// deadline, if not zero, answers the call with expired's result then.
+	deadline time.Time
+	expired  func() Result
 }
 
 // Wait defers the answer to c until fd is readable: the loop then calls
@@ -171,6 +175,13 @@ func (c *Call) Wait(fd int, ready func() (Result, bool), gone func()) Result {
 // WaitFor is Wait for the given poll events (POLLOUT for a connect).
 func (c *Call) WaitFor(fd int, events int16, ready func() (Result, bool), gone func()) Result {
 	c.sv.waits = append(c.sv.waits, &wait{c: c, fd: fd, events: events, ready: ready, gone: gone})
+	return Async()
+}
+
+// WaitUntil is WaitFor with a deadline (a receive timeout the program
+// set): if fd is not ready by then, the call gets expired's answer.
+func (c *Call) WaitUntil(fd int, events int16, deadline time.Time, ready func() (Result, bool), gone func(), expired func() Result) Result {
+	c.sv.waits = append(c.sv.waits, &wait{c: c, fd: fd, events: events, ready: ready, gone: gone, deadline: deadline, expired: expired})
 	return Async()
 }
 
@@ -257,6 +268,38 @@ func (sv *Supervisor) serveParked() {
 		if r.kind != kAsync {
 			sv.finish(p.c, r)
 		}
+	}
+}
+
+// pollTimeout is how long the loop may sleep in poll: until the next
+// check for vanished calls, or the nearest deadline.
+func (sv *Supervisor) pollTimeout() int {
+	d := waitCheck
+	now := time.Now()
+	for _, w := range sv.waits {
+		if !w.deadline.IsZero() {
+			d = min(d, max(0, w.deadline.Sub(now)))
+		}
+	}
+	return int((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// expireWaits answers the waits whose deadline has passed.
+func (sv *Supervisor) expireWaits() {
+	now := time.Now()
+	keep := sv.waits[:0]
+	var done []*wait
+	for _, w := range sv.waits {
+		if !w.deadline.IsZero() && !now.Before(w.deadline) {
+			done = append(done, w)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(sv.waits[len(keep):])
+	sv.waits = keep
+	for _, w := range done {
+		sv.finish(w.c, w.c.safely(w.expired))
 	}
 }
 
