@@ -146,8 +146,10 @@ func AppendSockaddr(b []byte, family int, ap netip.AddrPort) []byte {
 	var sa [SizeofSockaddrInet4]byte
 	binary.NativeEndian.PutUint16(sa[0:2], AF_INET)
 	binary.BigEndian.PutUint16(sa[2:4], ap.Port())
-	a4 := addr.Unmap().As4()
-	copy(sa[4:8], a4[:])
+	if a := addr.Unmap(); a.Is4() {
+		a4 := a.As4()
+		copy(sa[4:8], a4[:])
+	} // an IPv6 address has no IPv4 form: 0.0.0.0
 	return append(b, sa[:]...)
 }
 

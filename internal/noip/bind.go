@@ -236,7 +236,7 @@ func (p *Policy) materialize(s *sock, fd int, reuse bool) unix.Errno {
 	names := endpointNames(s)
 	for _, n := range names {
 		if e, ok := d.Stat(n); ok {
-			if st, live := snap.Files[e.ID]; live && (st.Listening || s.typ == unix.SOCK_DGRAM) {
+			if st, live := snap.Files[e.ID]; live && (st.Listening || s.typ == unix.SOCK_DGRAM && !p.mayTakeOver(s, d, n, reuse)) {
 				return unix.EADDRINUSE
 			}
 			d.Remove(n)
@@ -273,6 +273,21 @@ func (p *Policy) materialize(s *sock, fd int, reuse bool) unix.Errno {
 		go d.GC()
 	}
 	return 0
+}
+
+// mayTakeOver reports whether datagram socket s may take endpoint n from
+// the live socket that has it: when both set SO_REUSEADDR (or
+// SO_REUSEPORT), as UDP lets several sockets bind one port and delivers to
+// the last. The other keeps working with the peer it is connected to
+// (iperf3 and DNS servers bind a new socket after connecting the first).
+func (p *Policy) mayTakeOver(s *sock, d *sockdir.Dir, n string, reuse bool) bool {
+	if !reuse && !s.reusePort {
+		return false
+	}
+	p.mu.Lock()
+	o := p.dgramFiles[d.Path+"/"+n]
+	p.mu.Unlock()
+	return o == nil || o.reuse || o.reusePort
 }
 
 // sweepEvery is how many endpoints a supervisor creates between sweeps of

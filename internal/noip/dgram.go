@@ -921,12 +921,17 @@ func (p *Policy) sender(s *sock, raw []byte) netip.AddrPort {
 	if l, _, ok := inet.ParseUnixName(path); ok {
 		if l.Addr().IsUnspecified() {
 			// A wildcard-bound sender: the kernel would send from the
-			// route's source address, on loopback the loopback address.
-			fam := inet.AF_INET6
+			// route's source address, on loopback the loopback address of
+			// the family the datagram travelled in: the receiver's, or an
+			// IPv4 sender's to a dual-stack receiver.
+			fam := s.family
 			if l.Addr().Is4() {
 				fam = inet.AF_INET
 			}
 			l = netip.AddrPortFrom(inet.Loopback(fam), l.Port())
+		}
+		if s.family == inet.AF_INET && !l.Addr().Unmap().Is4() {
+			return unknown // an IPv6 sender cannot reach an IPv4 socket
 		}
 		return l
 	}

@@ -22,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: nettool serve ADDR [N] | dial ADDR | churn N")
+		fmt.Fprintln(os.Stderr, "usage: nettool serve ADDR [N] | dial ADDR | churn N | udpserve ADDR [N] | udpdial ADDR")
 		os.Exit(2)
 	}
 	var err error
@@ -38,6 +38,14 @@ func main() {
 	case "churn":
 		n, _ := strconv.Atoi(os.Args[2])
 		err = churn(n)
+	case "udpserve":
+		n := -1
+		if len(os.Args) > 3 {
+			n, _ = strconv.Atoi(os.Args[3])
+		}
+		err = udpServe(os.Args[2], n)
+	case "udpdial":
+		err = udpDial(os.Args[2])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -182,5 +190,76 @@ func churn(n int) error {
 		return errors.New(strconv.FormatInt(f, 10) + " of " + strconv.Itoa(n) + " connections failed")
 	}
 	fmt.Printf("churn: %d connections ok (%d spins)\n", n, spin.Load())
+	return nil
+}
+
+// udpServe answers n datagrams (forever if n < 0) with the address the
+// server saw them come from, with ReadFromUDP and WriteToUDP.
+func udpServe(addr string, n int) error {
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	uc := c.(*net.UDPConn)
+	fmt.Printf("udp listening %v\n", uc.LocalAddr())
+	buf := make([]byte, 2048)
+	for i := 0; n < 0 || i < n; i++ {
+		m, from, err := uc.ReadFromUDP(buf)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("got %q from %v\n", buf[:m], from)
+		if _, err := uc.WriteToUDP([]byte(fmt.Sprintf("%s seen from %v", buf[:m], from)), from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// udpDial talks to a udpServe twice: over a connected socket (DialUDP,
+// Write, Read), then from an unconnected one (WriteToUDP, ReadFromUDP),
+// and checks the server saw the address each socket has.
+func udpDial(addr string) error {
+	ra, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return err
+	}
+	c, err := net.DialUDP("udp", nil, ra)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("connected")); err != nil {
+		return err
+	}
+	buf := make([]byte, 2048)
+	m, err := c.Read(buf)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("connected: %s (local %v)\n", buf[:m], c.LocalAddr())
+	if want := fmt.Sprintf("connected seen from %v", c.LocalAddr()); string(buf[:m]) != want {
+		return fmt.Errorf("connected: got %q, want %q", buf[:m], want)
+	}
+	u, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	u.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := u.WriteToUDP([]byte("unconnected"), ra); err != nil {
+		return err
+	}
+	m, from, err := u.ReadFromUDP(buf)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("unconnected: %s from %v\n", buf[:m], from)
+	if from.Port != ra.Port {
+		return fmt.Errorf("reply came from %v, want port %d", from, ra.Port)
+	}
+	fmt.Println("udp ok")
 	return nil
 }
