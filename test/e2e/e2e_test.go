@@ -113,7 +113,7 @@ func setup(env *testscript.Env) error {
 	env.Setenv("TMPDIR", tmp)
 	env.Setenv("SOCKDIR", filepath.Join(tmp, "noip-tester"))
 	env.Setenv("BIN", binDir)
-	env.Setenv("SYSPATH", binDir+":/usr/local/bin:/usr/bin:/bin")
+	env.Setenv("SYSPATH", binDir+":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
 	return nil
 }
 
