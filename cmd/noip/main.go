@@ -3,23 +3,19 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"noip/internal/config"
 	"noip/internal/inet"
 	"noip/internal/noip"
-	"noip/internal/seccomp"
 	"noip/internal/session"
 	"noip/internal/sockdir"
-	"noip/internal/supervise"
-	"noip/internal/tracee"
+	"noip/internal/tree"
 )
 
 const version = "noip 0.2.0"
@@ -59,12 +55,7 @@ Subcommands (use "noip -- check" to run a program named check):
 
 func main() {
 	if session.IsSupervisor() {
-		filter, err := seccomp.Build(noip.Filter())
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "noip: building the filter: %v\n", err)
-			os.Exit(session.ExitNoip)
-		}
-		os.Exit(session.RunSupervisor(os.Args, filter, prepare))
+		os.Exit(tree.Supervise())
 	}
 	os.Exit(run(os.Args[1:]))
 }
@@ -173,9 +164,14 @@ func run(argv []string) int {
 		}
 		args = []string{sh}
 	}
-	if insideNoip() {
-		return execDirect(args, env)
+	if mode, ok := tree.Inside(); ok {
+		if !mode.Net {
+			return fail("this process runs under uopen's supervisor, which does not serve Internet sockets, and one process tree can have only one supervisor: start it as 'noip uopen ...' or 'uopen noip ...'")
+		}
+		return tree.Exec(args, env)
 	}
+	mode := tree.Chain(tree.Mode{Net: true}, args)
+	env = setEnv(env, tree.EnvMode, mode.String())
 	if err := session.Start(args, env); err != nil {
 		return fail("%v", err)
 	}
@@ -292,66 +288,6 @@ func explain(o *options) int {
 	}
 	fmt.Printf("action: plastic, endpoint %s/%s\n", socketDir(cfg), inet.Name(ap))
 	return 0
-}
-
-// prepare sets up the supervisor's work: the noip policy, with settings
-// from each process's environment (the supervisor's own is CMD's).
-func prepare() session.Serve {
-	pol := noip.New(os.Environ())
-	// Stale endpoints of earlier runs go while the command starts: not
-	// worth a wait, but finished before the supervisor exits.
-	swept := make(chan struct{})
-	go func() {
-		defer close(swept)
-		if d := pol.Root().Dir; d != nil {
-			d.GC()
-		}
-	}()
-	arches := append([]*seccomp.Arch{seccomp.Native}, seccomp.Compat...)
-	return func(l seccomp.Listener) error {
-		sv := supervise.New(l, pol.Handlers(), arches...)
-		pol.Configure(sv)
-		sv.Log = noip.Logger()
-		defer profile()()
-		defer func() { <-swept }()
-		return sv.Run()
-	}
-}
-
-// insideNoip reports whether this process is already served by a noip
-// supervisor: one named in the environment that is our ancestor.
-func insideNoip() bool {
-	sup := os.Getenv(session.EnvSupervisor)
-	if sup == "" {
-		return false
-	}
-	for pid := os.Getpid(); pid > 1; {
-		ppid, err := tracee.PPid(pid)
-		if err != nil {
-			return false
-		}
-		if fmt.Sprint(ppid) == sup {
-			return true
-		}
-		pid = ppid
-	}
-	return false
-}
-
-// execDirect runs CMD in place: inside a noip tree the outer supervisor
-// already serves it, and reads the new settings from its environment.
-func execDirect(args, env []string) int {
-	path, err := lookPath(args[0])
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "noip: %s: %v\n", args[0], err)
-		if errors.Is(err, os.ErrNotExist) {
-			return session.ExitNotFound
-		}
-		return session.ExitNotExec
-	}
-	err = syscall.Exec(path, args, env)
-	fmt.Fprintf(os.Stderr, "noip: %s: %v\n", args[0], err)
-	return session.ExitNotExec
 }
 
 func setEnv(env []string, key, val string) []string {

@@ -1,6 +1,6 @@
 //go:build !noipprof
 
-package main
+package tree
 
 // profile starts a CPU profile of the supervisor in builds tagged noipprof
 // (see profile_on.go); in others it does nothing, and runtime/pprof stays

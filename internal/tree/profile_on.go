@@ -1,6 +1,6 @@
 //go:build noipprof
 
-package main
+package tree
 
 import (
 	"os"
