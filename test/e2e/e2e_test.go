@@ -56,11 +56,14 @@ func build(dir string) error {
 		return err
 	}
 	args := []string{"build", "-o", filepath.Join(dir, "noip")}
+	uargs := []string{"build", "-o", filepath.Join(dir, "uopen")}
 	if raceEnabled {
 		args = append(args, "-race")
+		uargs = append(uargs, "-race")
 	}
 	cmds := []*exec.Cmd{
 		exec.Command("go", append(args, "./cmd/noip")...),
+		exec.Command("go", append(uargs, "./cmd/uopen")...),
 		exec.Command("go", "build", "-o", filepath.Join(dir, "nettool"), "./test/e2e/nettool"),
 		exec.Command("go", "build", "-o", filepath.Join(dir, "nettool386"), "./test/e2e/nettool"),
 	}
@@ -113,7 +116,7 @@ func setup(env *testscript.Env) error {
 	env.Setenv("TMPDIR", tmp)
 	env.Setenv("SOCKDIR", filepath.Join(tmp, "noip-tester"))
 	env.Setenv("BIN", binDir)
-	env.Setenv("SYSPATH", binDir+":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+	env.Setenv("SYSPATH", binDir+":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin:/usr/games")
 	return nil
 }
 

@@ -23,8 +23,10 @@ const usersRoot = "/tmp/noip-e2e-users"
 // asuserScript runs a command as a user, in the environment a login gives.
 const asuserScript = `#!/bin/sh
 # asuser NAME [VAR=VALUE...] CMD [ARG...]: run CMD as user NAME with the
-# environment of a login: USER, LOGNAME, HOME and XDG_RUNTIME_DIR set.
+# environment of a login: USER, LOGNAME, HOME and XDG_RUNTIME_DIR set, in
+# the home directory.
 u=$1; shift
+cd "$NOIP_E2E_USERS/$u/home" || exit 1
 exec setpriv --reuid="$u" --regid="$u" --clear-groups --inh-caps=-all \
 	env -i PATH="$SYSPATH" USER="$u" LOGNAME="$u" HOME="$NOIP_E2E_USERS/$u/home" \
 	XDG_RUNTIME_DIR="$NOIP_E2E_USERS/$u/run" LANG=C.UTF-8 "$@"
