@@ -67,8 +67,8 @@ func build(dir string) error {
 		exec.Command("go", "build", "-o", filepath.Join(dir, "nettool"), "./test/e2e/nettool"),
 		exec.Command("go", "build", "-o", filepath.Join(dir, "nettool386"), "./test/e2e/nettool"),
 	}
-	cmds[1].Env = append(os.Environ(), "CGO_ENABLED=0")
-	cmds[2].Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=386")
+	cmds[2].Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmds[3].Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=386")
 	for _, c := range cmds {
 		c.Dir = root
 		if out, err := c.CombinedOutput(); err != nil {
