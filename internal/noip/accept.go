@@ -3,6 +3,7 @@ package noip
 import (
 	"net/netip"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -51,20 +52,7 @@ func (p *Policy) accept(c *supervise.Call, set *Settings) supervise.Result {
 		unix.Close(dup)
 		return supervise.Fail(unix.EINVAL)
 	}
-	addrLen := int32(-1)
-	if c.Arg(1) != 0 {
-		// Fail now, as the kernel checks before accepting.
-		n, err := c.ReadInt32(c.Arg(2))
-		if err != nil {
-			unix.Close(dup)
-			return supervise.Fail(unix.EFAULT)
-		}
-		if n < 0 {
-			unix.Close(dup)
-			return supervise.Fail(unix.EINVAL)
-		}
-		addrLen = n
-	}
+	addrLen, bad := acceptAddrLen(c)
 	fl, err := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
 	if err != nil {
 		unix.Close(dup)
@@ -76,11 +64,11 @@ func (p *Policy) accept(c *supervise.Call, set *Settings) supervise.Result {
 		if e != 0 {
 			return supervise.Fail(e)
 		}
-		return p.deliver(c, set, s, conn, flags, addrLen)
+		return p.deliver(c, set, s, conn, flags, addrLen, bad)
 	}
 	// A blocking accept: the loop answers it when a connection is there
-	// (at once, if one already is).
-	return c.Wait(dup, func() (supervise.Result, bool) {
+	// (at once, if one already is), or when SO_RCVTIMEO runs out.
+	ready := func() (supervise.Result, bool) {
 		conn, e := s.take(dup, flags, true)
 		switch {
 		case e == unix.EAGAIN:
@@ -90,8 +78,41 @@ func (p *Policy) accept(c *supervise.Call, set *Settings) supervise.Result {
 			return supervise.Fail(e), true
 		}
 		unix.Close(dup)
-		return p.deliver(c, set, s, conn, flags, addrLen), true
-	}, func() { unix.Close(dup) })
+		return p.deliver(c, set, s, conn, flags, addrLen, bad), true
+	}
+	return waitReadable(c, dup, ready)
+}
+
+// waitReadable has the call wait, off the loop, until dup is readable
+// and ready says it is done, or until the socket's SO_RCVTIMEO runs out
+// (EAGAIN). dup is closed when the call goes.
+func waitReadable(c *supervise.Call, dup int, ready func() (supervise.Result, bool)) supervise.Result {
+	gone := func() { unix.Close(dup) }
+	if tv, err := unix.GetsockoptTimeval(dup, unix.SOL_SOCKET, unix.SO_RCVTIMEO); err == nil && (tv.Sec != 0 || tv.Usec != 0) {
+		return c.WaitUntil(dup, unix.POLLIN, time.Now().Add(time.Duration(tv.Nano())), ready, gone, func() supervise.Result {
+			unix.Close(dup)
+			return supervise.Fail(unix.EAGAIN)
+		})
+	}
+	return c.Wait(dup, ready, gone)
+}
+
+// acceptAddrLen reads the caller's *addrlen when it passed an address:
+// -1 when it passed none. bad is the errno the kernel gives once it has
+// taken a connection it cannot report (the connection is then lost, as
+// the kernel loses it).
+func acceptAddrLen(c *supervise.Call) (n int32, bad unix.Errno) {
+	if c.Arg(1) == 0 {
+		return -1, 0
+	}
+	n, err := c.ReadInt32(c.Arg(2))
+	switch {
+	case err != nil:
+		return -1, unix.EFAULT
+	case n < 0:
+		return -1, unix.EINVAL
+	}
+	return n, 0
 }
 
 // acceptReal decides an accept on a real listening socket: it goes on if
@@ -143,6 +164,7 @@ func (p *Policy) acceptRealAllowed(c *supervise.Call, set *Settings, t *target, 
 	}
 	dup := t.dup
 	t.dup = -1
+	addrLen, bad := acceptAddrLen(c)
 	do := func() (supervise.Result, bool) {
 		conn, sa, err := unix.Accept4(dup, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
 		if err == unix.EAGAIN || err == unix.EINTR {
@@ -154,11 +176,15 @@ func (p *Policy) acceptRealAllowed(c *supervise.Call, set *Settings, t *target, 
 		}
 		unix.Close(dup)
 		unix.SetNonblock(conn, flags&unix.SOCK_NONBLOCK != 0)
-		if c.Arg(1) != 0 {
-			n, err := c.ReadInt32(c.Arg(2))
-			if err == nil && n >= 0 {
-				b := rawSockaddr(sa)
-				c.WriteAddr(c.Arg(1), b[:min(int(n), len(b))], c.Arg(2), int32(len(b)))
+		if bad != 0 {
+			unix.Close(conn)
+			return supervise.Fail(bad), true
+		}
+		if addrLen >= 0 {
+			b := rawSockaddr(sa)
+			if err := c.WriteAddr(c.Arg(1), b[:min(int(addrLen), len(b))], c.Arg(2), int32(len(b))); err != nil {
+				unix.Close(conn)
+				return supervise.Fail(unix.EFAULT), true
 			}
 		}
 		return supervise.Inject(conn, flags&unix.SOCK_CLOEXEC != 0).WithNote(note(set, "accept: real (%v)", v)), true
@@ -172,7 +198,7 @@ func (p *Policy) acceptRealAllowed(c *supervise.Call, set *Settings, t *target, 
 		}
 		return r
 	}
-	return c.Wait(dup, do, func() { unix.Close(dup) })
+	return waitReadable(c, dup, do)
 }
 
 // rawSockaddr is a real socket's peer address in the kernel's layout.
@@ -228,7 +254,11 @@ func (s *sock) keep(conn int) {
 // plastic, writes the peer's Internet address, and injects the fd.
 // addrLen is the caller's *addrlen, read when the call came, or -1 when it
 // passed no address.
-func (p *Policy) deliver(c *supervise.Call, set *Settings, s *sock, conn int, flags int32, addrLen int32) supervise.Result {
+func (p *Policy) deliver(c *supervise.Call, set *Settings, s *sock, conn int, flags int32, addrLen int32, bad unix.Errno) supervise.Result {
+	if bad != 0 {
+		unix.Close(conn)
+		return supervise.Fail(bad)
+	}
 	p.mu.Lock()
 	family, local := s.family, s.local
 	p.mu.Unlock()
@@ -256,7 +286,7 @@ func (p *Policy) deliver(c *supervise.Call, set *Settings, s *sock, conn int, fl
 	if addrLen >= 0 {
 		sa := inet.AppendSockaddr(nil, family, peer)
 		if err := c.WriteAddr(c.Arg(1), sa[:min(int(addrLen), len(sa))], c.Arg(2), int32(len(sa))); err != nil {
-			s.keep(conn) // the kernel would drop it; we keep it
+			unix.Close(conn) // lost, as the kernel loses it
 			return supervise.Fail(unix.EFAULT)
 		}
 	}

@@ -81,6 +81,18 @@ func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e 
 		return ap, false, 0
 	case inet.AF_INET6:
 		const sin6LenRFC2133 = 24
+		if fam == inet.AF_INET && op == "connect" && s.typ == unix.SOCK_DGRAM {
+			// UDP over IPv6 connects to an IPv4 address as to its
+			// v4-mapped one.
+			if s.v6only {
+				return ap, false, unix.EAFNOSUPPORT
+			}
+			if len(b) < inet.SizeofSockaddrInet4 {
+				return ap, false, unix.EINVAL
+			}
+			ap, _ = inet.ParseSockaddr(b[:inet.SizeofSockaddrInet4])
+			return ap, false, 0
+		}
 		if len(b) < sin6LenRFC2133 {
 			return ap, false, unix.EINVAL
 		}
@@ -91,6 +103,15 @@ func decodeFor(s *sock, b []byte, op string) (ap netip.AddrPort, unspec bool, e 
 			b = append(append([]byte{}, b...), make([]byte, inet.SizeofSockaddrInet6-len(b))...)
 		}
 		ap, _ = inet.ParseSockaddr(b)
+		a := ap.Addr()
+		switch {
+		case op == "bind" && a.IsMulticast() && s.typ == unix.SOCK_STREAM:
+			return ap, false, unix.EINVAL
+		case (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() && s.typ == unix.SOCK_DGRAM) && a.Zone() == "":
+			return ap, false, unix.EINVAL // needs an interface
+		case !a.IsLinkLocalUnicast() && !a.IsLinkLocalMulticast() && a.Zone() != "":
+			ap = netip.AddrPortFrom(a.WithZone(""), ap.Port()) // the kernel keeps no scope for it
+		}
 		if ap.Addr().Is4In6() {
 			if s.v6only {
 				if op == "connect" {

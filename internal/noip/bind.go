@@ -118,6 +118,9 @@ func (p *Policy) reserve(s *sock, set *Settings, ap netip.AddrPort, reuse bool) 
 		if o := p.reserved[set.Dir.Path+"/"+endpointName(s.typ, ap)]; o != nil && o != s && !(reuse && o.reuse) && !(s.reusePort && o.reusePort) {
 			return unix.EADDRINUSE, true
 		}
+		if p.reservedClash(set.Dir, s, ap, reuse) {
+			return unix.EADDRINUSE, false
+		}
 		if e := conflicts(set.Dir, s, ap, reuse, nil); e != 0 {
 			return e, false
 		}
@@ -127,6 +130,26 @@ func (p *Policy) reserve(s *sock, set *Settings, ap netip.AddrPort, reuse bool) 
 		p.reserved[set.Dir.Path+"/"+endpointName(s.typ, ap)] = s
 	}
 	return 0, false
+}
+
+// reservedClash reports whether ap clashes with an address another socket
+// of this supervisor has reserved (bound, not yet listening) in d: its
+// wildcard, or for a wildcard ap, any address of its port, as TCP and UDP
+// have it. Hold p.mu.
+func (p *Policy) reservedClash(d *sockdir.Dir, s *sock, ap netip.AddrPort, reuse bool) bool {
+	for _, o := range p.reserved {
+		if o == s || o.dir != d || o.typ != s.typ || o.local.Port() != ap.Port() || reuse && o.reuse || s.reusePort && o.reusePort {
+			continue
+		}
+		oa, a := o.local.Addr(), ap.Addr()
+		switch {
+		case a.IsUnspecified() && (oa.Is4() == a.Is4() || a.Is6() && !s.v6only):
+			return true
+		case oa.IsUnspecified() && (oa.Is4() == a.Is4() || oa.Is6() && !o.v6only):
+			return true
+		}
+	}
+	return false
 }
 
 // nameTaken reports whether an autoport candidate is visibly in use: its

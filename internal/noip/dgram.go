@@ -34,6 +34,8 @@ type dgram struct {
 	// lastDst is where it last sent a datagram through noip: what a
 	// wildcard receiver reports as the dialled address (IP_PKTINFO).
 	lastDst netip.AddrPort
+	// lastRecv is when noip last gave the program a datagram: SIOCGSTAMP.
+	lastRecv time.Time
 }
 
 // connectDgram connects a plastic datagram socket: to the endpoint of ap,
@@ -45,6 +47,10 @@ func (p *Policy) connectDgram(c *supervise.Call, set *Settings, s *sock, dup int
 		return supervise.Fail(unix.EACCES).WithNote(note(set, "connect %v: %v", ap, set.DirErr))
 	}
 	ap = reportable(ap, s.family)
+	if ap.Port() == 0 {
+		// UDP takes port 0 for no peer: the socket ends up unconnected.
+		return p.disconnectDgram(s, dup)
+	}
 	if e := dgramDest(ap, dup); e != 0 {
 		return supervise.Fail(e)
 	}
@@ -235,6 +241,16 @@ func (p *Policy) sendmsg(c *supervise.Call, set *Settings) supervise.Result {
 		t.close()
 		return supervise.Fail(e)
 	}
+	if !req.hasName && t.kind == kindPlastic && t.s.typ == unix.SOCK_STREAM && req.flags&unix.MSG_FASTOPEN == 0 {
+		p.mu.Lock()
+		connected := t.s.connected
+		p.mu.Unlock()
+		if !connected {
+			t.close()
+			p.sigpipe(c, req.flags)
+			return supervise.Fail(unix.EPIPE) // TCP's answer; a Unix socket's is ENOTCONN
+		}
+	}
 	if !req.hasName && t.kind == kindPlastic && t.s.typ == unix.SOCK_STREAM && req.flags&unix.MSG_FASTOPEN == 0 ||
 		!req.hasName && t.kind == kindReal && req.flags&unix.MSG_FASTOPEN == 0 {
 		// No address: the connection the socket has, which noip already
@@ -390,6 +406,9 @@ func (p *Policy) sendOne(c *supervise.Call, set *Settings, t *target, req sendRe
 	if s.typ == unix.SOCK_STREAM {
 		return p.sendStream(c, set, t, req, dst)
 	}
+	if req.flags&unix.MSG_OOB != 0 && s.family == unix.AF_INET {
+		return 0, unix.EOPNOTSUPP // UDP over IPv4 refuses MSG_OOB (IPv6 ignores it)
+	}
 	if total > maxDatagram || total > maxDatagram-20 && s.family == unix.AF_INET {
 		return 0, unix.EMSGSIZE
 	}
@@ -497,6 +516,20 @@ func (p *Policy) sendStream(c *supervise.Call, set *Settings, t *target, req sen
 		}
 		if !req.hasName {
 			return 0, unix.EINVAL
+		}
+		if v := p.decide(set, config.OpConnect, dst); v.Allow {
+			// Fast Open to an address the rules let out: from the twin,
+			// which becomes the program's socket.
+			fd, err := p.realSocket(s, t.dup)
+			if err != nil {
+				return 0, errnoOf(err)
+			}
+			defer unix.Close(fd)
+			fl, _ := unix.FcntlInt(uintptr(t.dup), unix.F_GETFL, 0)
+			if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
+				return 0, errnoOf(err)
+			}
+			return sendmsgOn(fd, req.data, req.ctrl, sockaddrFor(s.family, dst), req.flags)
 		}
 		r := p.connectPlastic(c, set, s, dupFD(t.dup), dst, p.decide(set, config.OpConnect, dst))
 		if e := r.Errno(); e != 0 && e != unix.EINPROGRESS {
@@ -632,6 +665,9 @@ type recvReq struct {
 	ctrlLenPtr uint64 // msg_controllen, for recvmsg
 	flagsPtr   uint64 // msg_flags, for recvmsg
 	mmsgLenPtr uint64 // msg_len, for recvmmsg: the call returns 1
+	// bad is the errno of an address argument the kernel finds wrong only
+	// once it has taken a datagram (which is then lost, as there).
+	bad unix.Errno
 }
 
 // recvfrom: with an address (or MSG_ERRQUEUE), see recv.
@@ -646,13 +682,11 @@ func (p *Policy) recvfrom(c *supervise.Call, set *Settings) supervise.Result {
 	}
 	if c.Arg(4) != 0 {
 		n, err := c.ReadInt32(c.Arg(5))
-		if err != nil {
-			t.close()
-			return supervise.Fail(unix.EFAULT)
-		}
-		if n < 0 {
-			t.close()
-			return supervise.Fail(unix.EINVAL)
+		switch {
+		case err != nil:
+			req.bad = unix.EFAULT
+		case n < 0:
+			req.bad = unix.EINVAL
 		}
 		req.namePtr, req.nameLenPtr, req.nameMax = c.Arg(4), c.Arg(5), n
 	}
@@ -671,9 +705,18 @@ func (p *Policy) recvmsg(c *supervise.Call, set *Settings) supervise.Result {
 		t.close()
 		return supervise.Fail(e)
 	}
-	if t.s.typ == unix.SOCK_STREAM && req.namePtr == 0 && req.flags&unix.MSG_ERRQUEUE == 0 {
-		t.close()
-		return supervise.Continue()
+	if t.s.typ == unix.SOCK_STREAM && req.flags&unix.MSG_ERRQUEUE == 0 {
+		p.mu.Lock()
+		connected := t.s.connected
+		p.mu.Unlock()
+		if !connected {
+			t.close()
+			return supervise.Fail(unix.ENOTCONN) // TCP's answer; a Unix socket's is EINVAL
+		}
+		if req.namePtr == 0 {
+			t.close()
+			return supervise.Continue()
+		}
 	}
 	return p.recv(c, set, t, req)
 }
@@ -815,9 +858,19 @@ func (p *Policy) recvOnce(c *supervise.Call, s *sock, dup int, req recvReq) (r s
 	case e != 0:
 		return supervise.Fail(e), false
 	}
+	// From here a failure loses the datagram, as the kernel's does.
+	fail := func(e unix.Errno) (supervise.Result, bool) {
+		if req.flags&unix.MSG_PEEK == 0 {
+			consume(dup, s.typ, n, from)
+		}
+		return supervise.Fail(e), false
+	}
+	if req.bad != 0 {
+		return fail(req.bad)
+	}
 	got := min(n, want)
 	if e := scatter(c, req.iovs, buf[:got]); e != 0 {
-		return supervise.Fail(e), false
+		return fail(e)
 	}
 	ret := got
 	outFlags := int32(0)
@@ -834,11 +887,11 @@ func (p *Policy) recvOnce(c *supervise.Call, s *sock, dup int, req recvReq) (r s
 		}
 		if len(sa) > 0 {
 			if err := c.Write(req.namePtr, sa[:min(int(req.nameMax), len(sa))]); err != nil {
-				return supervise.Fail(unix.EFAULT), false
+				return fail(unix.EFAULT)
 			}
 		}
 		if err := c.WriteInt32(req.nameLenPtr, int32(len(sa))); err != nil {
-			return supervise.Fail(unix.EFAULT), false
+			return fail(unix.EFAULT)
 		}
 	}
 	if req.ctrlLenPtr != 0 {
@@ -865,6 +918,11 @@ func (p *Policy) recvOnce(c *supervise.Call, s *sock, dup int, req recvReq) (r s
 		}
 	}
 	r = supervise.Return(int64(ret))
+	if s.dg != nil {
+		p.mu.Lock()
+		s.dg.lastRecv = time.Now()
+		p.mu.Unlock()
+	}
 	if req.mmsgLenPtr != 0 {
 		if err := c.WriteInt32(req.mmsgLenPtr, int32(ret)); err != nil {
 			return supervise.Fail(unix.EFAULT), false
@@ -922,11 +980,17 @@ func (p *Policy) sender(s *sock, raw []byte) netip.AddrPort {
 		if l.Addr().IsUnspecified() {
 			// A wildcard-bound sender: the kernel would send from the
 			// route's source address, on loopback the loopback address of
-			// the family the datagram travelled in: the receiver's, or an
-			// IPv4 sender's to a dual-stack receiver.
+			// the family the datagram travelled in: the receiver's, or
+			// IPv4 when the sender sent it to an IPv4 address.
 			fam := s.family
-			if l.Addr().Is4() {
+			if l.Addr().Is4() || s.local.Addr().Unmap().Is4() && !s.local.Addr().IsUnspecified() {
 				fam = inet.AF_INET
+			} else if o := p.senderSock(s, raw); o != nil {
+				p.mu.Lock()
+				if o.dg != nil && o.dg.lastDst.Addr().Unmap().Is4() {
+					fam = inet.AF_INET
+				}
+				p.mu.Unlock()
 			}
 			l = netip.AddrPortFrom(inet.Loopback(fam), l.Port())
 		}

@@ -1,6 +1,8 @@
 package noip
 
 import (
+	"encoding/binary"
+
 	"golang.org/x/sys/unix"
 
 	"noip/internal/supervise"
@@ -26,11 +28,27 @@ func (p *Policy) ioctl(c *supervise.Call, set *Settings) supervise.Result {
 		return t.r
 	}
 	t.close()
+	req := uint(uint32(c.Arg(1)))
+	if req == unix.SIOCGSTAMP && t.s.dg != nil {
+		// The arrival of the last datagram noip received for it.
+		p.mu.Lock()
+		at := t.s.dg.lastRecv
+		p.mu.Unlock()
+		if !at.IsZero() {
+			var tv [16]byte
+			binary.NativeEndian.PutUint64(tv[0:], uint64(at.Unix()))
+			binary.NativeEndian.PutUint64(tv[8:], uint64(at.Nanosecond()/1000))
+			if err := c.Write(c.Arg(2), tv[:]); err != nil {
+				return supervise.Fail(unix.EFAULT)
+			}
+			return supervise.Return(0)
+		}
+	}
 	twin, e := t.s.opts.twinOf(t.s)
 	if e != 0 {
 		return supervise.Fail(e)
 	}
-	return p.ioctlTwin(c, twin, uint(uint32(c.Arg(1))))
+	return p.ioctlTwin(c, twin, req)
 }
 
 // ioctlTwin runs an ioctl whose argument is a fixed-size struct (an ifreq

@@ -166,13 +166,13 @@ func (p *Policy) connectReal(c *supervise.Call, set *Settings, s *sock, dup int,
 		return supervise.Fail(errnoOf(err))
 	}
 	r := supervise.Return(0).WithNote(note(set, "connect %v: %s", ap, why))
-	return p.finishConnect(c, fd, err, nonblock, r)
+	return p.finishConnect(c, fd, err, nonblock, r, sockaddrFor(s.family, ap))
 }
 
 // finishConnect answers a connect made on a real socket fd (ours to close)
 // that the kernel answered with err: at once for a non-blocking program
 // socket, else once the connection is made or has failed.
-func (p *Policy) finishConnect(c *supervise.Call, fd int, err error, nonblock bool, ok supervise.Result) supervise.Result {
+func (p *Policy) finishConnect(c *supervise.Call, fd int, err error, nonblock bool, ok supervise.Result, sa unix.Sockaddr) supervise.Result {
 	switch {
 	case err == nil:
 		unix.SetNonblock(fd, nonblock)
@@ -184,14 +184,17 @@ func (p *Policy) finishConnect(c *supervise.Call, fd int, err error, nonblock bo
 	}
 	return c.WaitFor(fd, unix.POLLOUT, func() (supervise.Result, bool) {
 		soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		unix.SetNonblock(fd, false)
-		unix.Close(fd)
+		defer unix.Close(fd)
+		defer unix.SetNonblock(fd, false)
 		if err != nil {
 			return supervise.Fail(errnoOf(err)), true
 		}
 		if soerr != 0 {
 			return supervise.Fail(unix.Errno(soerr)).WithNote(ok.Note), true
 		}
+		// The kernel reports a completed non-blocking connect to the next
+		// connect call: this one, not the program's next.
+		unix.Connect(fd, sa)
 		return ok, true
 	}, func() {
 		// The program stopped waiting; the connection goes on, as TCP's
@@ -223,7 +226,7 @@ func (p *Policy) connectRealSocket(c *supervise.Call, set *Settings, dup int, fa
 		unix.Close(dup)
 		return supervise.Fail(errnoOf(err)).WithNote(r.Note)
 	}
-	return p.finishConnect(c, dup, err, nonblock, r)
+	return p.finishConnect(c, dup, err, nonblock, r, sockaddrFor(family, ap))
 }
 
 // plasticTwin replaces the real socket t names, which the rules do not
