@@ -48,7 +48,12 @@ func (p *Policy) connectDgram(c *supervise.Call, set *Settings, s *sock, dup int
 	}
 	ap = reportable(ap, s.family)
 	if ap.Port() == 0 {
-		// UDP takes port 0 for no peer: the socket ends up unconnected.
+		// UDP takes port 0 for no peer: the socket ends up unconnected,
+		// but bound with the source address the route gives (glibc's
+		// getaddrinfo sorts addresses this way, and checks the answer).
+		if e := p.nameDgram(s, dup, set, ap); e != 0 {
+			return supervise.Fail(e)
+		}
 		return p.disconnectDgram(s, dup)
 	}
 	if e := dgramDest(ap, dup); e != 0 {
@@ -88,6 +93,10 @@ func (p *Policy) disconnectDgram(s *sock, dup int) supervise.Result {
 	}
 	p.mu.Lock()
 	s.connected, s.peer = false, netip.AddrPort{}
+	if s.bound && !s.bindSeen {
+		// Its source address goes, as a UDP socket's that was not bound.
+		s.local = netip.AddrPortFrom(inet.Unspecified(s.family), s.local.Port())
+	}
 	p.mu.Unlock()
 	return supervise.Return(0)
 }
@@ -118,15 +127,21 @@ func (p *Policy) dgramPaths(set *Settings, ap netip.AddrPort) []string {
 // kernel binds a UDP socket that sends or connects: the address impbind
 // says for the destination (else loopback) and a free port.
 func (p *Policy) nameDgram(s *sock, dup int, set *Settings, dst netip.AddrPort) unix.Errno {
+	addr, _ := p.impbind(set, dst.Addr().Unmap())
+	addr = addr.Unmap()
+	if s.family == inet.AF_INET && !addr.Is4() {
+		addr = inet.Loopback(inet.AF_INET)
+	}
 	p.mu.Lock()
-	bound := s.bound
+	bound, implicit := s.bound, s.bound && !s.bindSeen
+	if implicit {
+		// A socket noip bound reports, as UDP's, the source address for
+		// its current destination (glibc's getaddrinfo sorts addresses
+		// by it, reusing one socket for IPv6 and IPv4 ones).
+		s.local = netip.AddrPortFrom(addr, s.local.Port())
+	}
 	p.mu.Unlock()
 	if !bound {
-		addr, _ := p.impbind(set, dst.Addr().Unmap())
-		addr = addr.Unmap()
-		if s.family == inet.AF_INET && !addr.Is4() {
-			addr = inet.Loopback(inet.AF_INET)
-		}
 		if e, _ := p.reserve(s, set, netip.AddrPortFrom(addr, 0), false); e != 0 {
 			return e
 		}
