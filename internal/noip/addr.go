@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -163,11 +162,6 @@ func reportable(ap netip.AddrPort, family int) netip.AddrPort {
 	return ap
 }
 
-// defaultV6Only is the kernel's default for IPV6_V6ONLY on new sockets.
-var defaultV6Only = sync.OnceValue(func() bool {
-	b, err := os.ReadFile("/proc/sys/net/ipv6/bindv6only")
-	return err == nil && len(b) > 0 && b[0] == '1'
-})
 
 // errnoOf extracts the errno from a syscall error, EIO if there is none.
 func errnoOf(err error) unix.Errno {
