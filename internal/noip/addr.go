@@ -162,7 +162,6 @@ func reportable(ap netip.AddrPort, family int) netip.AddrPort {
 	return ap
 }
 
-
 // errnoOf extracts the errno from a syscall error, EIO if there is none.
 func errnoOf(err error) unix.Errno {
 	if e, ok := err.(unix.Errno); ok {
