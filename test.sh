@@ -15,6 +15,10 @@ declare -A pkgs=(
 	[groff]=groff-base [mandoc]=mandoc [man]=man-db [lintian]=lintian
 	[dpkg-deb]=dpkg [make]=make [zsh]=zsh [fish]=fish
 	[/usr/share/bash-completion/bash_completion]=bash-completion
+	[nginx]=nginx [redis-server]=redis-server [chromium]=chromium
+	[dnsmasq]=dnsmasq-base [dig]=bind9-dnsutils [memcached]=memcached
+	[iperf3]=iperf3 [/usr/games/fortune]=fortune-mod [emacs]=emacs-nox
+	[less]=less [gcc]=gcc [mkfs.ext2]=e2fsprogs [strace]=strace
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
@@ -32,14 +36,14 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 go test -race -count=1 -timeout 30m -v ./... >"$log" 2>&1 || status=$?
-grep -E '^(ok|FAIL|---|panic:|\?)' "$log" | grep -v -- '--- PASS' || true
+grep -aE '^(ok|FAIL|---|panic:|\?)' "$log" | grep -v -- '--- PASS' || true
 if [ $status -ne 0 ]; then
 	echo; echo "== failures, in full =="
-	grep -B2 -A60 -E -- '--- FAIL' "$log" | head -400 || tail -100 "$log"
+	grep -a -B2 -A60 -E -- '--- FAIL' "$log" | head -400 || tail -100 "$log"
 fi
-pass=$(grep -cE -- '^\s*--- PASS' "$log" || true)
-fail=$(grep -cE -- '^\s*--- FAIL' "$log" || true)
-skip=$(grep -cE -- '^\s*--- SKIP' "$log" || true)
+pass=$(grep -acE -- '^\s*--- PASS' "$log" || true)
+fail=$(grep -acE -- '^\s*--- FAIL' "$log" || true)
+skip=$(grep -acE -- '^\s*--- SKIP' "$log" || true)
 echo
 echo "== summary: $pass passed, $fail failed, $skip skipped (go test -race ./...) =="
 exit $status
