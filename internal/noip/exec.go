@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"noip/internal/seccomp"
 	"noip/internal/supervise"
 )
 
@@ -26,7 +27,11 @@ func (p *Policy) execve(c *supervise.Call) supervise.Result {
 	var env []string
 	var err error
 	if envp != 0 {
-		env, err = c.Proc.ReadStrings(envp, 1<<16, 128<<10)
+		ptrSize := 8
+		if c.Arch != seccomp.Native {
+			ptrSize = 4 // a 32-bit program's (x32's pointers are 32-bit too)
+		}
+		env, err = c.Proc.ReadStrings(envp, ptrSize, 1<<16, 128<<10)
 	}
 	switch {
 	case err == nil:

@@ -45,9 +45,8 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 	for _, n := range notifyAlways {
 		native = append(native, seccomp.Always(n, seccomp.Notify))
 	}
-	// Compat ABIs: no Internet sockets at all. Any other socket works, and
-	// the calls that act on existing sockets can only meet plastic ones,
-	// which the kernel keeps Unix-only.
+	// Compat ABIs: no Internet sockets at all (see compat.go). Any other
+	// socket works.
 	compat := func(a *seccomp.Arch) seccomp.ABIRules {
 		rules := []seccomp.Rule{
 			{Syscall: "socket", Cases: []seccomp.Case{{When: []seccomp.ArgTest{inetDomain}, Then: seccomp.Errno(uint16(unix.EAFNOSUPPORT))}}, Else: seccomp.Allow},
@@ -56,9 +55,16 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 			seccomp.Always("execve", seccomp.Notify),
 			seccomp.Always("execveat", seccomp.Notify),
 		}
+		// Calls on an existing socket: one that is an Internet socket
+		// (inherited, received, made by a 64-bit call) fails closed.
+		for _, n := range []string{"bind", "connect", "listen", "accept", "accept4", "sendto", "sendmsg", "sendmmsg"} {
+			if _, ok := a.Nr[n]; ok {
+				rules = append(rules, seccomp.Always(n, seccomp.Notify))
+			}
+		}
 		if _, ok := a.Nr["socketcall"]; ok {
 			rules = append(rules, seccomp.Rule{Syscall: "socketcall",
-				Cases: []seccomp.Case{{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 0, Values: []uint32{1}}}, Then: seccomp.Notify}},
+				Cases: []seccomp.Case{{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 0, Values: append([]uint32{1}, socketcallChecked...)}}, Then: seccomp.Notify}},
 				Else:  seccomp.Allow})
 		}
 		return seccomp.ABIRules{Arch: a, Rules: rules}

@@ -90,14 +90,16 @@ func TestFilter(t *testing.T) {
 			{"32-bit Unix socket", c32, "socket", []uint64{unix.AF_UNIX, unix.SOCK_STREAM, 0}, seccomp.Allow},
 			{"32-bit io_uring_setup", c32, "io_uring_setup", nil, errno(unix.ENOSYS)},
 			{"32-bit execve", c32, "execve", nil, seccomp.Notify},
-			{"32-bit connect", c32, "connect", nil, seccomp.Allow},
+			{"32-bit connect (fails closed on an Internet socket)", c32, "connect", nil, seccomp.Notify},
 		}
 		if c32 == seccomp.I386 {
 			tests = append(tests,
 				tc{"i386 socketcall(SOCKET)", c32, "socketcall", []uint64{1, 0xffff0000}, seccomp.Notify},
-				tc{"i386 socketcall(CONNECT)", c32, "socketcall", []uint64{3, 0xffff0000}, seccomp.Allow},
+				tc{"i386 socketcall(CONNECT)", c32, "socketcall", []uint64{3, 0xffff0000}, seccomp.Notify},
+				tc{"i386 socketcall(SENDTO)", c32, "socketcall", []uint64{11, 0xffff0000}, seccomp.Notify},
+				tc{"i386 socketcall(RECV)", c32, "socketcall", []uint64{10, 0xffff0000}, seccomp.Allow},
 				tc{"x32 TCP socket fails closed", seccomp.X32, "socket", []uint64{unix.AF_INET, unix.SOCK_STREAM, 0}, errno(unix.EAFNOSUPPORT)},
-				tc{"x32 connect", seccomp.X32, "connect", nil, seccomp.Allow},
+				tc{"x32 connect", seccomp.X32, "connect", nil, seccomp.Notify},
 			)
 		}
 		pol := FilterFor(native.arch, native.compat...)

@@ -75,7 +75,11 @@ func (p *Policy) newSocket(c *supervise.Call, set *Settings, domain, typ, proto 
 func (p *Policy) socketcall(c *supervise.Call, set *Settings) supervise.Result {
 	const sysSocket = 1
 	if c.Arg(0) != sysSocket {
-		return supervise.Continue()
+		fd, e := socketcallFD(c)
+		if e != 0 {
+			return supervise.Fail(e)
+		}
+		return p.compatCall(c, set, fd)
 	}
 	b, err := c.Read(c.Arg(1)&0xffffffff, 12)
 	if err != nil {

@@ -155,19 +155,23 @@ func SameMemory(a, b int) (bool, error) {
 // (an argv or envp), at most max strings of at most maxLen bytes each, as
 // the kernel's execve would see them. An error reports an array or string
 // that could not be read in full; the strings read until then are returned.
-func (p *Proc) ReadStrings(addr uint64, max, maxLen int) ([]string, error) {
+// ptrSize is 8 for a 64-bit program's array, 4 for a 32-bit one's.
+func (p *Proc) ReadStrings(addr uint64, ptrSize, max, maxLen int) ([]string, error) {
 	var out []string
 	var ptrs [64]byte
 	for len(out) < max {
 		if err := p.Read(addr, ptrs[:]); err != nil {
 			// The array may end before an unmapped page: read one pointer.
-			if err := p.Read(addr, ptrs[:8]); err != nil {
+			if err := p.Read(addr, ptrs[:ptrSize]); err != nil {
 				return out, err
 			}
-			clear(ptrs[8:])
+			clear(ptrs[ptrSize:])
 		}
-		for i := 0; i < len(ptrs); i += 8 {
+		for i := 0; i < len(ptrs); i += ptrSize {
 			ptr := le64(ptrs[i:])
+			if ptrSize == 4 {
+				ptr &= 0xffffffff
+			}
 			if ptr == 0 {
 				return out, nil
 			}
