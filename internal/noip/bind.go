@@ -23,7 +23,7 @@ import (
 // the address the socket already has and succeeds again; a second bind
 // the program was told succeeded is EINVAL, as in TCP.
 func (p *Policy) bind(c *supervise.Call, set *Settings) supervise.Result {
-	t := p.lookup(c, set, c.Int(0))
+	t := p.lookupGuarded(c, set, c.Int(0), addrGuard(unix.SYS_BIND))
 	if t.kind == kindOther {
 		return t.r
 	}

@@ -28,7 +28,7 @@ import (
 // A connect restarted after noip connected (the program was interrupted)
 // succeeds; a further one is EISCONN, as in TCP.
 func (p *Policy) connect(c *supervise.Call, set *Settings) supervise.Result {
-	t := p.lookup(c, set, c.Int(0))
+	t := p.lookupGuarded(c, set, c.Int(0), addrGuard(unix.SYS_CONNECT))
 	if t.kind == kindOther {
 		return t.r
 	}

@@ -208,7 +208,7 @@ type sendReq struct {
 
 // sendto: with an address (or MSG_FASTOPEN), see send.
 func (p *Policy) sendto(c *supervise.Call, set *Settings) supervise.Result {
-	t := p.lookup(c, set, c.Int(0))
+	t := p.lookupGuarded(c, set, c.Int(0), sendtoGuard)
 	if t.kind == kindOther {
 		return t.r
 	}
@@ -247,7 +247,7 @@ const maxDatagram = 65527
 
 // sendmsg: see send.
 func (p *Policy) sendmsg(c *supervise.Call, set *Settings) supervise.Result {
-	t := p.lookup(c, set, c.Int(0))
+	t := p.lookupGuarded(c, set, c.Int(0), sendmsgGuard)
 	if t.kind == kindOther {
 		return t.r
 	}
@@ -267,7 +267,7 @@ func (p *Policy) sendmsg(c *supervise.Call, set *Settings) supervise.Result {
 		}
 	}
 	if !req.hasName && t.kind == kindPlastic && t.s.typ == unix.SOCK_STREAM && req.flags&unix.MSG_FASTOPEN == 0 ||
-		!req.hasName && t.kind == kindReal && req.flags&unix.MSG_FASTOPEN == 0 {
+		!req.hasName && t.kind == kindReal && t.s.typ == unix.SOCK_STREAM && req.flags&unix.MSG_FASTOPEN == 0 {
 		// No address: the connection the socket has, which noip already
 		// decided (send and write are not even intercepted). Stream data
 		// never passes through noip.
@@ -322,7 +322,7 @@ func readSendMsg(c *supervise.Call, ptr uint64, flags int32) (sendReq, int, unix
 // sendmmsg: each message as sendmsg, until one fails; the count sent, or
 // the first one's error.
 func (p *Policy) sendmmsg(c *supervise.Call, set *Settings) supervise.Result {
-	t := p.lookup(c, set, c.Int(0))
+	t := p.lookupGuarded(c, set, c.Int(0), sendmmsgGuard)
 	if t.kind == kindOther {
 		return t.r
 	}
@@ -445,8 +445,18 @@ func (p *Policy) sendOne(c *supervise.Call, set *Settings, t *target, req sendRe
 	case t.kind == kindReal && v.Allow:
 		return sendmsgOn(t.dup, req.data, req.ctrl, sockaddrFor(s.family, dst), req.flags)
 	case t.kind == kindReal:
-		c.Log(note(set, "sendto %v: real socket, plastic destination: dropped (%v)", dst, v))
-		return len(req.data), 0
+		if _, bound := localAddr(t.dup); bound {
+			// Bound for real (a rule allowed it, or it came so): it cannot
+			// be plastic too.
+			c.Log(note(set, "sendto %v: real socket, plastic destination: dropped (%v)", dst, v))
+			return len(req.data), 0
+		}
+		// An unbound real socket (inherited, received) becomes plastic,
+		// as it would for a connect.
+		if r, ok := p.plasticTwin(c, set, t); !ok {
+			return 0, r.Errno()
+		}
+		s = t.s
 	case v.Allow:
 		return p.sendReal(c, set, s, t, req, dst, swap, v)
 	}

@@ -22,7 +22,7 @@ import (
 // A real socket (inherited, or received) listens only where realbind
 // allows; elsewhere it becomes plastic.
 func (p *Policy) listen(c *supervise.Call, set *Settings) supervise.Result {
-	t := p.lookup(c, set, c.Int(0))
+	t := p.lookupGuarded(c, set, c.Int(0), listenGuard)
 	if t.kind == kindOther {
 		return t.r
 	}

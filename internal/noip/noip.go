@@ -246,6 +246,12 @@ func (t *target) close() {
 // exist (EBADF), or cannot be seen (the process is not dumpable: see
 // blind.go).
 func (p *Policy) lookup(c *supervise.Call, set *Settings, fd int32) target {
+	return p.lookupGuarded(c, set, fd, nil)
+}
+
+// lookupGuarded is lookup for a call that guard g decides when the fd is
+// no Internet socket (see guard.go).
+func (p *Policy) lookupGuarded(c *supervise.Call, set *Settings, fd int32, g guard) target {
 	dup, err := c.GetFD(int(fd))
 	switch {
 	case err == unix.EBADF:
@@ -255,8 +261,12 @@ func (p *Policy) lookup(c *supervise.Call, set *Settings, fd int32) target {
 	}
 	var st unix.Stat_t
 	if unix.Fstat(dup, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		r := supervise.Continue()
+		if g != nil {
+			r = g(c, dup, -1)
+		}
 		unix.Close(dup)
-		return target{dup: -1, r: supervise.Continue()}
+		return target{dup: -1, r: r}
 	}
 	p.mu.Lock()
 	s := p.socks[st.Ino]
@@ -278,11 +288,18 @@ func (p *Policy) lookup(c *supervise.Call, set *Settings, fd int32) target {
 		}
 		return target{kind: kindReal, s: s, dup: dup}
 	}
-	unix.Close(dup)
-	if set.Debug >= 2 {
-		return target{dup: -1, r: supervise.Continue().WithNote(note(set, "%s(%d): not an Internet socket (inode %d): left to the kernel", c.Name, fd, st.Ino))}
+	r := supervise.Continue()
+	if g != nil {
+		if e1 != nil {
+			dom = -1
+		}
+		r = g(c, dup, dom)
 	}
-	return target{dup: -1, r: supervise.Continue()}
+	unix.Close(dup)
+	if set.Debug >= 2 && r.IsContinue() {
+		r = r.WithNote(note(set, "%s(%d): not an Internet socket (inode %d): left to the kernel", c.Name, fd, st.Ino))
+	}
+	return target{dup: -1, r: r}
 }
 
 // plastic is lookup for calls that only plastic sockets need served (the

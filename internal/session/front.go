@@ -25,18 +25,40 @@ func Start(cmd, env []string) error {
 	}
 	ignored := ignoredSignals()
 
+	// The supervisor gets our stdin, stdout, stderr and every other fd CMD
+	// should inherit, at their numbers, and its end of our socket above
+	// them all.
+	inherited := inheritedFDs()
+	files := []uintptr{0, 1, 2}
+	for i := range files {
+		if !open(i) {
+			files[i] = ^uintptr(0) // closed for CMD too
+		}
+	}
+	for _, fd := range inherited {
+		for len(files) < fd {
+			files = append(files, ^uintptr(0))
+		}
+		files = append(files, uintptr(fd))
+	}
+	toFront := len(files)
+	files = append(files, uintptr(sp[1]))
 	// syscall.ForkExec, not os.StartProcess: the latter first forks a
 	// throwaway child to probe for pidfd support, which costs launch time.
 	_, err = syscall.ForkExec("/proc/self/exe",
-		append([]string{supervisorName, strconv.Itoa(unix.Getpgrp()), ignored, "--"}, cmd...),
+		append([]string{supervisorName, strconv.Itoa(unix.Getpgrp()), ignored, strconv.Itoa(toFront), "--"}, cmd...),
 		&syscall.ProcAttr{
 			Env:   env,
-			Files: []uintptr{0, 1, 2, uintptr(sp[1])},
+			Files: files,
 			Sys:   &syscall.SysProcAttr{Setpgid: true},
 		})
 	unix.Close(sp[1])
 	if err != nil {
 		return fmt.Errorf("starting the supervisor: %w", err)
+	}
+	// They are CMD's now: the front has no use for them.
+	for _, fd := range inherited {
+		unix.Close(fd)
 	}
 	// The supervisor outlives us when daemons are left; never waited for.
 

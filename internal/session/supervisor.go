@@ -13,9 +13,6 @@ import (
 	"noip/internal/seccomp"
 )
 
-// frontFD is the supervisor's end of its socket to the front.
-const frontFD = 3
-
 // Serve is what the supervisor does with the listener: run the policy's
 // notification loop until no process uses the filter.
 type Serve func(l seccomp.Listener) error
@@ -25,27 +22,30 @@ type Serve func(l seccomp.Listener) error
 type Prepare func() Serve
 
 // RunSupervisor is the supervisor role: argv is [supervisorName, pgid,
-// ignored-signals, "--", CMD...]. It forks CMD into process group pgid (the
-// front's) under filter, takes its listener, serves it, reports CMD's stops
-// and exit to the front, and reaps every orphan until the last served
-// process is gone. It returns the supervisor's own exit status.
+// ignored-signals, front-fd, "--", CMD...]. It forks CMD into process group
+// pgid (the front's) under filter, with the fds it inherited, takes its
+// listener, serves it, reports CMD's stops and exit to the front (on
+// front-fd), and reaps every orphan until the last served process is gone.
+// It returns the supervisor's own exit status.
 func RunSupervisor(argv []string, filter []bpf.RawInstruction, prepare Prepare) int {
-	if len(argv) < 5 || argv[3] != "--" {
+	if len(argv) < 6 || argv[4] != "--" {
 		fmt.Fprintln(os.Stderr, "noip: supervisor: bad arguments")
 		return ExitNoip
 	}
-	pgid, err := strconv.Atoi(argv[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "noip: supervisor: bad process group")
+	pgid, err1 := strconv.Atoi(argv[1])
+	frontFD, err2 := strconv.Atoi(argv[3])
+	if err1 != nil || err2 != nil {
+		fmt.Fprintln(os.Stderr, "noip: supervisor: bad arguments")
 		return ExitNoip
 	}
 	front := &frontConn{fd: frontFD}
 	unix.CloseOnExec(frontFD)
+	inherited := inheritedFDs() // CMD's, not ours: closed once it has them
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		front.fail("cannot become a subreaper: %v", err)
 		return ExitNoip
 	}
-	cmd := argv[4:]
+	cmd := argv[5:]
 	path, status := lookPath(cmd[0])
 	if status != 0 {
 		front.send("exit "+strconv.Itoa(status), -1)
@@ -65,6 +65,9 @@ func RunSupervisor(argv []string, filter []bpf.RawInstruction, prepare Prepare) 
 	env = append(env, EnvSupervisor+"="+strconv.Itoa(os.Getpid()))
 	cmdPid, pidfd, err := spawnServed(path, cmd, env, filter, pgid, sp[1], signalMask(argv[2]))
 	unix.Close(sp[1])
+	for _, fd := range inherited {
+		unix.Close(fd)
+	}
 	if err != nil {
 		front.fail("starting %s: %v", cmd[0], err)
 		return ExitNoip

@@ -197,3 +197,6 @@ func (r Result) Errno() unix.Errno {
 
 // IsErr reports whether r fails the call.
 func (r Result) IsErr() bool { return r.kind == kErrno }
+
+// IsContinue reports whether r lets the kernel run the call.
+func (r Result) IsContinue() bool { return r.kind == kContinue }

@@ -1,0 +1,39 @@
+package session
+
+import (
+	"os"
+	"sort"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// inheritedFDs lists this process's open fds, from 3 up, that an execve
+// would pass on (not close-on-exec): what the user gave CMD (systemd's
+// socket activation, a pipe, a parent's socket). noip hands them to CMD at
+// the same numbers, through the supervisor, which lets go of them once
+// CMD has them.
+func inheritedFDs() []int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && fl&unix.FD_CLOEXEC == 0 {
+			fds = append(fds, fd)
+		}
+	}
+	sort.Ints(fds)
+	return fds
+}
+
+// open reports whether fd is open.
+func open(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil
+}
