@@ -170,6 +170,9 @@ func run(argv []string) int {
 		}
 		return tree.Exec(args, env)
 	}
+	if fd := session.Ring(); fd >= 0 {
+		return fail("fd %d is an io_uring instance, with which CMD could use the network around noip: close it first (%d<&-)", fd, fd)
+	}
 	mode := tree.Chain(tree.Mode{Net: true}, args)
 	env = setEnv(env, tree.EnvMode, mode.String())
 	if err := session.Start(args, env); err != nil {

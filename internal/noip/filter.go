@@ -28,6 +28,9 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 		{Syscall: "ioctl", Cases: []seccomp.Case{{When: []seccomp.ArgTest{seccomp.Low32In{Arg: 1, Values: ifAddrIoctls}}, Then: seccomp.Notify}}, Else: seccomp.Allow},
 		sockoptRule("getsockopt"),
 		seccomp.Always("io_uring_setup", seccomp.Errno(uint16(unix.ENOSYS))),
+		seccomp.Always("io_uring_enter", seccomp.Errno(uint16(unix.ENOSYS))),
+		seccomp.Always("io_uring_register", seccomp.Errno(uint16(unix.ENOSYS))),
+		{Syscall: "mmap", Cases: []seccomp.Case{{When: []seccomp.ArgTest{ringOffsets}, Then: seccomp.Notify}}, Else: seccomp.Allow},
 		newListener,
 		setNotDumpable,
 		seccomp.Always("pidfd_getfd", seccomp.Notify),
@@ -51,6 +54,8 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 		rules := []seccomp.Rule{
 			{Syscall: "socket", Cases: []seccomp.Case{{When: []seccomp.ArgTest{inetDomain}, Then: seccomp.Errno(uint16(unix.EAFNOSUPPORT))}}, Else: seccomp.Allow},
 			seccomp.Always("io_uring_setup", seccomp.Errno(uint16(unix.ENOSYS))),
+			seccomp.Always("io_uring_enter", seccomp.Errno(uint16(unix.ENOSYS))),
+			seccomp.Always("io_uring_register", seccomp.Errno(uint16(unix.ENOSYS))),
 			// execve keeps nested noip settings right in 32-bit shells too.
 			seccomp.Always("execve", seccomp.Notify),
 			seccomp.Always("execveat", seccomp.Notify),
@@ -61,6 +66,12 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 			if _, ok := a.Nr[n]; ok {
 				rules = append(rules, seccomp.Always(n, seccomp.Notify))
 			}
+		}
+		if _, ok := a.Nr["mmap2"]; ok {
+			rules = append(rules, seccomp.Rule{Syscall: "mmap2", Cases: []seccomp.Case{{When: []seccomp.ArgTest{ringPages}, Then: seccomp.Notify}}, Else: seccomp.Allow})
+		}
+		if _, ok := a.Nr["old_mmap"]; ok {
+			rules = append(rules, seccomp.Always("old_mmap", seccomp.Notify))
 		}
 		if _, ok := a.Nr["socketcall"]; ok {
 			rules = append(rules, seccomp.Rule{Syscall: "socketcall",
@@ -77,6 +88,14 @@ func FilterFor(nativeArch *seccomp.Arch, compatArches ...*seccomp.Arch) seccomp.
 }
 
 var inetDomain = seccomp.Low32In{Arg: 0, Values: []uint32{unix.AF_INET, unix.AF_INET6}}
+
+// ringOffsets are the mmap offsets of an io_uring's completion ring and
+// submission entries (see iouring.go); ringPages are those of mmap2, in
+// pages.
+var (
+	ringOffsets = seccomp.Low32In{Arg: 5, Values: []uint32{ioringOffCQRing, ioringOffSQEs}}
+	ringPages   = seccomp.Low32In{Arg: 5, Values: []uint32{ioringOffCQRing / 4096, ioringOffSQEs / 4096}}
+)
 
 // newListener notifies a program's own seccomp(SET_MODE_FILTER,
 // NEW_LISTENER): the kernel refuses a second listener in a process tree,

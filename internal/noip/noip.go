@@ -100,6 +100,9 @@ func (p *Policy) Handlers() supervise.Handlers {
 		// Neither needs settings: they keep track of what noip can see.
 		"prctl":       p.dumpable,
 		"pidfd_getfd": p.pidfdGetfd,
+		"mmap":        mmapRing,
+		"mmap2":       mmapRing,
+		"old_mmap":    mmapRing,
 	}
 	for name, f := range map[string]handler{
 		"socket":      p.socket,

@@ -52,6 +52,7 @@ var X86_64 = &Arch{Name: "x86_64", Audit: auditArchX86_64, Nr: map[string]uint32
 	"listen": 50, "getsockname": 51, "getpeername": 52, "socketpair": 53,
 	"setsockopt": 54, "getsockopt": 55, "execve": 59, "accept4": 288,
 	"recvmmsg": 299, "sendmmsg": 307, "seccomp": 317, "execveat": 322, "io_uring_setup": 425,
+	"io_uring_enter": 426, "io_uring_register": 427, "mmap": 9,
 }}
 
 // I386 is the 32-bit x86 ABI that x86-64 kernels also accept (int 0x80).
@@ -63,6 +64,7 @@ var I386 = &Arch{Name: "i386", Audit: auditArchI386, Nr: map[string]uint32{
 	"getsockopt": 365, "setsockopt": 366, "getsockname": 367,
 	"getpeername": 368, "sendto": 369, "sendmsg": 370, "recvfrom": 371,
 	"recvmsg": 372, "shutdown": 373, "seccomp": 354, "io_uring_setup": 425,
+	"io_uring_enter": 426, "io_uring_register": 427, "mmap2": 192, "old_mmap": 90,
 }}
 
 // X32 is the x32 ABI: x86-64 registers, 32-bit pointers, numbers with bit 30
@@ -75,6 +77,7 @@ var X32 = &Arch{Name: "x32", Audit: auditArchX86_64, NrBase: x32Bit, Nr: map[str
 	"execve": 520, "accept4": 288, "execveat": 545, "recvfrom": 517,
 	"sendmsg": 518, "recvmsg": 519, "recvmmsg": 537, "sendmmsg": 538,
 	"seccomp": 317, "io_uring_setup": 425,
+	"io_uring_enter": 426, "io_uring_register": 427, "mmap": 9,
 }}
 
 // AArch64 is the 64-bit Arm ABI.
@@ -85,7 +88,7 @@ var AArch64 = &Arch{Name: "aarch64", Audit: auditArchAARCH64, Nr: map[string]uin
 	"sendto": 206, "recvfrom": 207, "setsockopt": 208, "getsockopt": 209,
 	"shutdown": 210, "sendmsg": 211, "recvmsg": 212, "execve": 221,
 	"accept4": 242, "recvmmsg": 243, "sendmmsg": 269, "seccomp": 277, "execveat": 281,
-	"io_uring_setup": 425,
+	"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "mmap": 222,
 }}
 
 // ARM is the 32-bit Arm (EABI) compat ABI of arm64 kernels.
@@ -96,5 +99,5 @@ var ARM = &Arch{Name: "arm", Audit: auditArchARM, Nr: map[string]uint32{
 	"socketpair": 288, "sendto": 290, "recvfrom": 292, "shutdown": 293,
 	"setsockopt": 294, "getsockopt": 295, "sendmsg": 296, "recvmsg": 297,
 	"recvmmsg": 365, "accept4": 366, "sendmmsg": 374, "seccomp": 383, "execveat": 387,
-	"io_uring_setup": 425,
+	"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "mmap2": 192,
 }}

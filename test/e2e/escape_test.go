@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,6 +59,8 @@ func TestEscape(t *testing.T) {
 		{"int80", probe64},
 		{"x32", probe64},
 		{"i386", probe32},
+		{"ring_inherited", probe64},
+		{"ring_taken", probe64},
 		{"nondumpable", probe64},
 		{"race_connect", probe64},
 		{"race_sendto", probe64},
@@ -75,7 +79,12 @@ func TestEscape(t *testing.T) {
 			}
 			under := w.run(t, tc.name, tc.probe, true)
 			t.Logf("plain: %d ways out (%s)\nunder noip: %d\n%s", len(plain.escapes), strings.Join(plain.escapes, "; "), len(under.escapes), under.out)
-			if !strings.Contains(under.out, "done") {
+			if tc.name == "ring_inherited" {
+				// noip will not start a command it cannot keep in.
+				if under.exit != 125 || !strings.Contains(under.stderr, "fd 7 is an io_uring instance") {
+					t.Errorf("noip ran a command with an io_uring on fd 7: exit %d\n%s", under.exit, under.stderr)
+				}
+			} else if !strings.Contains(under.out, "done") {
 				t.Errorf("under noip the case did not run to its end:\n%s\n%s", under.out, under.stderr)
 			}
 			for _, e := range under.escapes {
@@ -325,6 +334,7 @@ func serveFDs(t *testing.T, path string, r *realSockets) func() {
 
 type caseResult struct {
 	out, stderr string
+	exit        int
 	escapes     []string
 }
 
@@ -340,7 +350,18 @@ func (w *netWatch) run(t *testing.T, name, probe string, underNoip bool) caseRes
 		arg = filepath.Join(w.unixDir, "daemon.out")
 		os.WriteFile(arg, nil, 0o666)
 		os.Chmod(arg, 0o666)
-	} else {
+	}
+	ring, ringParams, ringFrom := -1, "", ""
+	switch name {
+	case "ring_inherited":
+		ring, ringParams = newRing(t)
+		defer unix.Close(ring)
+	case "ring_taken":
+		var stop func()
+		ringFrom, ringParams, stop = w.ringHolder(t, probe)
+		defer stop()
+	}
+	if name != "daemon" {
 		defer serveFDs(t, arg, r)()
 	}
 	mark := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
@@ -354,9 +375,13 @@ func (w *netWatch) run(t *testing.T, name, probe string, underNoip bool) caseRes
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = w.home
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + w.home, "USER=nobody", "LOGNAME=nobody",
-		"XDG_RUNTIME_DIR=" + w.home, "ESCAPE_MARK=" + mark, "ESCAPE_HOLD=1"}
+		"XDG_RUNTIME_DIR=" + w.home, "ESCAPE_MARK=" + mark, "ESCAPE_HOLD=1", "ESCAPE_RING=" + ringParams, "ESCAPE_RING_FROM=" + ringFrom}
 	// Copies, as an os.File closes its fd when it is collected.
-	for _, fd := range []int{r.tcp, r.udp, r.listener, r.udp6} {
+	handed := []int{r.tcp, r.udp, r.listener, r.udp6}
+	if name == "ring_inherited" {
+		handed = append(handed, ring)
+	}
+	for _, fd := range handed {
 		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -401,6 +426,7 @@ func (w *netWatch) run(t *testing.T, name, probe string, underNoip bool) caseRes
 		}
 	}()
 	cmd.Wait()
+	res.exit = cmd.ProcessState.ExitCode()
 	killMarked(mark)
 	res.out, res.stderr = out.String(), stderr.String()
 	c1, g1 := w.counts(t)
@@ -473,4 +499,38 @@ func heldSockets(mark string, handedIn map[string]bool) []string {
 		}
 	}
 	return out
+}
+
+// newRing makes an io_uring with 4 entries and returns it with its
+// io_uring_params in hex, which the probe needs to map it.
+func newRing(t *testing.T) (int, string) {
+	var params [120]byte
+	fd, _, e := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
+	if e != 0 {
+		t.Fatalf("io_uring_setup: %v", e)
+	}
+	return int(fd), hex.EncodeToString(params[:])
+}
+
+// ringHolder starts the probe, outside noip and as the cases' user, as a
+// process holding an io_uring with a polling kernel thread, and returns
+// "PID FD" of it, its parameters, and how to stop it.
+func (w *netWatch) ringHolder(t *testing.T, probe string) (from, params string, stop func()) {
+	cmd := exec.Command(probe, "ring_holder", "0", "0", "-")
+	if w.uid != os.Getuid() {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(w.uid), Gid: uint32(w.uid)}}
+	}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid, fd int
+	var hexParams string
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if _, err := fmt.Sscanf(line, "ring %d %d %s", &pid, &fd, &hexParams); err != nil {
+		t.Fatalf("ring holder: %q: %v", line, err)
+	}
+	return fmt.Sprintf("%d %d", pid, fd), hexParams, func() { stdin.Close(); cmd.Wait() }
 }

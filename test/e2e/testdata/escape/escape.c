@@ -10,6 +10,7 @@
 // usage: escape CASE TCPPORT UDPPORT UNIXPATH
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/io_uring.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -185,6 +187,44 @@ static int fromUnix(void) {
 	return fd;
 }
 
+// ringConnect drives an io_uring made outside (its io_uring_params in
+// $ESCAPE_RING, as hex) to connect fd 3 to the TCP listener, as a program
+// handed a ring would: map its queues, queue an IORING_OP_CONNECT, and
+// submit it (a polling ring needs no call at all).
+static void ringConnect(int ring) {
+	struct io_uring_params p;
+	const char *hex = getenv("ESCAPE_RING");
+	if (!hex || strlen(hex) != 2 * sizeof p) {
+		printf("no ring params\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof p; i++)
+		sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&p + i);
+	size_t sqSize = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	char *sq = mmap(NULL, sqSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+	say("ring mmap sq", sq == MAP_FAILED ? -1 : 0);
+	struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof *sqes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+	say("ring mmap sqes", sqes == MAP_FAILED ? -1 : 0);
+	say("ring enter", syscall(SYS_io_uring_enter, ring, 0, 0, 0, NULL, 0));
+	if (sq == MAP_FAILED || sqes == MAP_FAILED)
+		return;
+	unsigned *tail = (unsigned *)(sq + p.sq_off.tail), mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	unsigned *array = (unsigned *)(sq + p.sq_off.array);
+	unsigned t = *tail, idx = t & mask;
+	memset(&sqes[idx], 0, sizeof sqes[idx]);
+	sqes[idx].opcode = IORING_OP_CONNECT;
+	sqes[idx].fd = 3;
+	sqes[idx].addr = (unsigned long)&tcpAddr;
+	sqes[idx].off = sizeof tcpAddr;
+	array[idx] = idx;
+	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+	unsigned flags = *(unsigned *)(sq + p.sq_off.flags);
+	if (!(p.flags & IORING_SETUP_SQPOLL) || (flags & IORING_SQ_NEED_WAKEUP))
+		say("ring submit", syscall(SYS_io_uring_enter, ring, 1, 1,
+		                           IORING_ENTER_GETEVENTS | ((p.flags & IORING_SETUP_SQPOLL) ? IORING_ENTER_SQ_WAKEUP : 0), NULL, 0));
+	usleep(200000); // the polling thread's time to act
+}
+
 int main(int argc, char **argv) {
 	if (argc < 5) {
 		fprintf(stderr, "usage: escape CASE TCPPORT UDPPORT UNIXPATH\n");
@@ -263,6 +303,38 @@ int main(int argc, char **argv) {
 		unsigned long l[2] = {3, 8};
 		say("i386 socketcall listen", syscall(SYS_socketcall, 4, l));
 #endif
+	} else if (strcmp(c, "ring_inherited") == 0) {
+		ringConnect(7);
+	} else if (strcmp(c, "ring_holder") == 0) {
+		// Outside noip: a ring for ring_taken to take. (Not a polling
+		// one: its kernel thread would act with the holder's fds, and the
+		// plain run would show nothing. noip refuses both alike, at the
+		// mmap of the ring's entries.)
+		struct io_uring_params p = {0};
+		int fd = syscall(SYS_io_uring_setup, 4, &p);
+		if (fd < 0) {
+			say("io_uring_setup", -1);
+			return 1;
+		}
+		printf("ring %d %d ", getpid(), fd);
+		for (size_t i = 0; i < sizeof p; i++)
+			printf("%02x", ((unsigned char *)&p)[i]);
+		printf("\n");
+		fflush(stdout);
+		char b[64];
+		while (read(0, b, sizeof b) > 0)
+			;
+		return 0;
+	} else if (strcmp(c, "ring_taken") == 0) {
+		// The kernel will not pass a ring over SCM_RIGHTS; pidfd_getfd
+		// takes one from another process of the user.
+		int pid = 0, fd = -1;
+		sscanf(getenv("ESCAPE_RING_FROM") ? getenv("ESCAPE_RING_FROM") : "", "%d %d", &pid, &fd);
+		int pidfd = syscall(SYS_pidfd_open, pid, 0);
+		int ring = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+		say("pidfd_getfd ring", ring);
+		if (ring >= 0)
+			ringConnect(ring);
 	} else if (strcmp(c, "nondumpable") == 0) {
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		say("dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
