@@ -52,6 +52,7 @@ func TestEscape(t *testing.T) {
 		name, probe string
 	}{
 		{"inherited", probe64},
+		{"gostatic", filepath.Join(binDir, "nettool")},
 		{"fastopen", probe64},
 		{"connect_udp", probe64},
 		{"bind_unspec", probe64},
@@ -413,6 +414,7 @@ func (w *netWatch) run(t *testing.T, name, probe string, underNoip bool) caseRes
 	}
 	if name == "daemon" {
 		// The daemon reports to a file once the command has gone.
+		stdin.Close()
 		for i := 0; i < 1000 && !strings.Contains(readFile(arg), "daemon done"); i++ {
 			time.Sleep(10 * time.Millisecond)
 		}

@@ -46,6 +46,8 @@ func main() {
 		err = udpServe(os.Args[2], n)
 	case "udpdial":
 		err = udpDial(os.Args[2])
+	case "gostatic":
+		err = escape(os.Args[2], os.Args[3])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

@@ -393,12 +393,16 @@ int main(int argc, char **argv) {
 	} else if (strcmp(c, "daemon") == 0) {
 		// Double fork: the grandchild outlives the command noip ran, and
 		// only then tries.
-		pid_t front = getpid();
+		// The command's end of a pipe: it closes when the command exits.
+		int gone[2];
+		pipe(gone);
 		if (fork() == 0) {
 			setsid();
 			if (fork() == 0) {
-				while (kill(front, 0) == 0)
-					usleep(10000);
+				char b;
+				close(gone[1]);
+				while (read(gone[0], &b, 1) > 0)
+					;
 				usleep(300000);
 				int fd = open(unixPath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 				dup2(fd, 1);
@@ -412,6 +416,7 @@ int main(int argc, char **argv) {
 			}
 			_exit(0);
 		}
+		close(gone[0]);
 		wait(NULL);
 	} else {
 		fprintf(stderr, "unknown case %s\n", c);
