@@ -20,6 +20,8 @@ declare -A pkgs=(
 	[iperf3]=iperf3 [/usr/games/fortune]=fortune-mod [emacs]=emacs-nox
 	[less]=less [gcc]=gcc [mkfs.ext2]=e2fsprogs [strace]=strace
 )
+# The escape suite builds a 32-bit probe on x86-64.
+if [ "$(uname -m)" = x86_64 ]; then pkgs[/usr/include/x86_64-linux-gnu/gnu/stubs-32.h]=gcc-multilib; fi
 missing=()
 for cmd in "${!pkgs[@]}"; do
 	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -f "$cmd" ] || missing+=("${pkgs[$cmd]}")

@@ -214,7 +214,16 @@ func (w *netWatch) counts(t *testing.T) (conns, grams int) {
 type realSockets struct {
 	tcp, udp, listener, udp6 int
 	waiting                  net.Conn // the client waiting on listener
-	sent                     []int    // copies of those sent over SCM_RIGHTS
+
+	mu   sync.Mutex // guards sent: serveFDs appends from its goroutine
+	sent []int      // copies of those sent over SCM_RIGHTS
+}
+
+// sentFDs is a snapshot of the copies sent so far.
+func (r *realSockets) sentFDs() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int(nil), r.sent...)
 }
 
 func newRealSockets(t *testing.T) *realSockets {
@@ -247,7 +256,7 @@ func newRealSockets(t *testing.T) *realSockets {
 }
 
 func (r *realSockets) close() {
-	for _, fd := range append([]int{r.tcp, r.udp, r.listener, r.udp6}, r.sent...) {
+	for _, fd := range append([]int{r.tcp, r.udp, r.listener, r.udp6}, r.sentFDs()...) {
 		unix.Close(fd)
 	}
 	r.waiting.Close()
@@ -257,7 +266,7 @@ func (r *realSockets) close() {
 // and listening from the start, and the others are judged by escapes.
 func (r *realSockets) inodes() map[string]bool {
 	m := map[string]bool{}
-	for _, fd := range append([]int{r.tcp, r.udp, r.listener, r.udp6}, r.sent...) {
+	for _, fd := range append([]int{r.tcp, r.udp, r.listener, r.udp6}, r.sentFDs()...) {
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil {
 			m[strconv.FormatUint(st.Ino, 10)] = true
@@ -292,7 +301,7 @@ func (r *realSockets) escapes() []string {
 	check("inherited TCP socket", r.tcp)
 	check("inherited UDP socket", r.udp)
 	check("inherited UDPv6 socket", r.udp6)
-	for i, fd := range r.sent {
+	for i, fd := range r.sentFDs() {
 		check(fmt.Sprintf("received socket %d", i+1), fd)
 	}
 	unix.SetNonblock(r.listener, true)
@@ -324,7 +333,9 @@ func serveFDs(t *testing.T, path string, r *realSockets) func() {
 			}
 			fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
 			if err == nil {
+				r.mu.Lock()
 				r.sent = append(r.sent, fd)
+				r.mu.Unlock()
 				c.WriteMsgUnix([]byte{0}, unix.UnixRights(fd), nil)
 			}
 			c.Close()
