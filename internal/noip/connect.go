@@ -4,6 +4,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/netip"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -163,9 +164,11 @@ func connectable(ap netip.AddrPort) unix.Errno {
 
 // refused undoes part of the implicit bind of a connect that found no
 // listener: the socket keeps its port but no longer its address, as TCP's.
+// It remembers the refusal for listen (see listenAfterRefused).
 func (p *Policy) refused(s *sock) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	s.wasRefused = true
 	if s.bound && !s.bindSeen && !s.bindReq.IsValid() {
 		s.local = netip.AddrPortFrom(inet.Unspecified(s.family), s.local.Port())
 	}
@@ -229,6 +232,7 @@ func (p *Policy) connectLater(c *supervise.Call, s *sock, dup int, set *Settings
 			return p.connected(s, set, ap, path, v)
 		case unix.EAGAIN:
 		case unix.ENOENT:
+			p.refused(s)
 			return supervise.Fail(unix.ECONNREFUSED)
 		default:
 			return supervise.Fail(e)
@@ -371,3 +375,34 @@ func (p *Policy) disconnect(c *supervise.Call, s *sock, dup int) supervise.Resul
 	}
 	return supervise.Return(0)
 }
+
+// listenAfterRefused is what listen answers, on this kernel, on a TCP
+// socket whose connect was refused: EINVAL on some Linux 6.18 builds, 0
+// on others. It is probed once, on loopback, against a port bound but not
+// listening (which refuses at once); 0 if the probe goes otherwise.
+var listenAfterRefused = sync.OnceValue(func() unix.Errno {
+	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(l)
+	if unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}) != nil {
+		return 0
+	}
+	sa, err := unix.Getsockname(l)
+	if err != nil {
+		return 0
+	}
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(s)
+	if unix.Connect(s, sa) != unix.ECONNREFUSED {
+		return 0
+	}
+	if err := unix.Listen(s, 1); err != nil {
+		return errnoOf(err)
+	}
+	return 0
+})

@@ -51,10 +51,15 @@ func (p *Policy) listen(c *supervise.Call, set *Settings) supervise.Result {
 		return supervise.Fail(unix.EOPNOTSUPP)
 	}
 	p.mu.Lock()
-	bound, connected, listening, named := s.bound, s.connected, s.listening, s.named
+	bound, connected, listening, named, refused := s.bound, s.connected, s.listening, s.named, s.wasRefused
 	p.mu.Unlock()
 	if connected {
 		return supervise.Fail(unix.EINVAL)
+	}
+	if refused {
+		if e := listenAfterRefused(); e != 0 {
+			return supervise.Fail(e)
+		}
 	}
 	if listening {
 		// A second listen changes the backlog, as TCP's does.

@@ -196,6 +196,7 @@ type sock struct {
 	// inProgress: a non-blocking connect was answered EINPROGRESS; the
 	// next connect reports it done.
 	inProgress bool
+	wasRefused bool // a connect was refused (see listenAfterRefused)
 	v6only     bool
 	reuse      bool // SO_REUSEADDR at bind time
 	reusePort  bool // SO_REUSEPORT set: may join a listener group
