@@ -80,6 +80,11 @@ func (p *Policy) accept(c *supervise.Call, set *Settings) supervise.Result {
 		unix.Close(dup)
 		return p.deliver(c, set, s, conn, flags, addrLen, bad), true
 	}
+	// A connection kept from an interrupted accept does not make the
+	// listener readable: look first.
+	if r, done := ready(); done {
+		return r
+	}
 	return waitReadable(c, dup, ready)
 }
 
@@ -291,7 +296,12 @@ func (p *Policy) deliver(c *supervise.Call, set *Settings, s *sock, conn int, fl
 		}
 	}
 	r := supervise.Inject(conn, flags&unix.SOCK_CLOEXEC != 0).WithNote(note(set, "accept %v <- %v", local, peer))
-	r.Gone = func() { s.keep(conn) }
+	r.Gone = func() {
+		// Another accept may wait on the listener, which the kept
+		// connection does not make readable.
+		s.keep(conn)
+		c.Retry()
+	}
 	return r
 }
 

@@ -98,7 +98,13 @@ func Install(filter []bpf.RawInstruction) (listener int, err error) {
 }
 
 // Listener is the supervisor's end of a filter: the fd seccomp returned.
-type Listener struct{ FD int }
+type Listener struct {
+	FD int
+	// Killable: the filter was installed with WAIT_KILLABLE_RECV, so a
+	// call the supervisor has received waits for its answer through any
+	// signal but a fatal one.
+	Killable bool
+}
 
 // Fd returns the listener's fd.
 func (l Listener) Fd() int { return l.FD }

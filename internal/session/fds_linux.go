@@ -32,6 +32,25 @@ func inheritedFDs() []int {
 	return fds
 }
 
+// placeable is the part of fds that the supervisor's spawn should place
+// at their numbers. The fork needs two more fds above the highest number
+// it places, which the open-file limit may not allow; the fds above it
+// stay where they are anyway (they are not close-on-exec, and no fd the
+// fork moves can land on them), so they are left out.
+func placeable(fds []int) []int {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil {
+		return fds
+	}
+	out := fds[:0]
+	for _, fd := range fds {
+		if uint64(fd)+2 < lim.Cur {
+			out = append(out, fd)
+		}
+	}
+	return out
+}
+
 // open reports whether fd is open.
 func open(fd int) bool {
 	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)

@@ -28,7 +28,7 @@ func Start(cmd, env []string) error {
 	// The supervisor gets our stdin, stdout, stderr and every other fd CMD
 	// should inherit, at their numbers, and its end of our socket above
 	// them all.
-	inherited := inheritedFDs()
+	inherited := placeable(inheritedFDs())
 	files := []uintptr{0, 1, 2}
 	for i := range files {
 		if !open(i) {

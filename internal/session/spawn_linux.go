@@ -77,21 +77,25 @@ func spawnServed(path string, argv, env []string, filter []bpf.RawInstruction, p
 	return int(p), int(fd), nil
 }
 
+// seccompWaitKillableRecv is SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.
+const seccompWaitKillableRecv = 1 << 5
+
 // forkServed is the fork. In the child it never returns.
 //
 //go:nosplit
 //go:norace
 func forkServed(a *spawnArgs) (pid uintptr, pidfd int32, err syscall.Errno) {
 	var (
-		lfd    uintptr
-		dfl    [4]uint64 // struct sigaction: handler, flags, restorer, mask
-		ign    [4]uint64
-		buf    [4]byte
-		none   uint64
-		r1     uintptr
-		e      syscall.Errno
-		sig    uintptr
-		status uintptr = 125
+		lfd      uintptr
+		killable uintptr
+		dfl      [4]uint64 // struct sigaction: handler, flags, restorer, mask
+		ign      [4]uint64
+		buf      [4]byte
+		none     uint64
+		r1       uintptr
+		e        syscall.Errno
+		sig      uintptr
+		status   uintptr = 125
 	)
 	r1, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_PIDFD), 0, uintptr(unsafe.Pointer(&pidfd)), 0, 0, 0)
 	if e != 0 || r1 != 0 {
@@ -120,13 +124,21 @@ func forkServed(a *spawnArgs) (pid uintptr, pidfd int32, err syscall.Errno) {
 	if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); e != 0 {
 		goto fail
 	}
-	lfd, _, e = syscall.RawSyscall(unix.SYS_SECCOMP, 1 /* SET_MODE_FILTER */, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&a.prog)))
+	// WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has taken a
+	// call, only a fatal signal interrupts it, so an answer is never lost
+	// to a signal (see supervise's killable mode).
+	killable = 1 << 31
+	lfd, _, e = syscall.RawSyscall(unix.SYS_SECCOMP, 1 /* SET_MODE_FILTER */, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|seccompWaitKillableRecv, uintptr(unsafe.Pointer(&a.prog)))
+	if e == syscall.EINVAL {
+		killable = 0
+		lfd, _, e = syscall.RawSyscall(unix.SYS_SECCOMP, 1 /* SET_MODE_FILTER */, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&a.prog)))
+	}
 	if e != 0 {
 		goto fail
 	}
 	// From here until execve: only write, read, close and sigprocmask,
 	// none of which the filter notifies.
-	buf[0], buf[1], buf[2], buf[3] = byte(lfd), byte(lfd>>8), byte(lfd>>16), byte(lfd>>24)
+	buf[0], buf[1], buf[2], buf[3] = byte(lfd), byte(lfd>>8), byte(lfd>>16), byte((lfd|killable)>>24)
 	if _, _, e = syscall.RawSyscall(syscall.SYS_WRITE, a.handoff, uintptr(unsafe.Pointer(&buf[0])), 4); e != 0 {
 		goto fail
 	}

@@ -92,12 +92,12 @@ func RunSupervisor(argv []string, filter []bpf.RawInstruction, prepare Prepare) 
 	go ignoreTerminalSignals()
 	go releaseTerminal()
 	if ok {
-		if err := serve(seccomp.Listener{FD: l}); err != nil {
+		if err := serve(l); err != nil {
 			fmt.Fprintf(os.Stderr, "noip: supervisor: %v\n", err)
 		}
 		// Once the listener is closed, every notified call in the tree
 		// fails with ENOSYS: closed, not open.
-		unix.Close(l)
+		unix.Close(l.FD)
 	}
 	<-done
 	return 0
@@ -123,14 +123,15 @@ func ignoreTerminalSignals() {
 	signal.Ignore(unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGHUP, unix.SIGPIPE)
 }
 
-// takeListener reads the child's listener fd number (4 bytes) and copies
-// that fd out of it; a single byte is instead the errno of its failure.
-func takeListener(sock, pidfd int, front *frontConn) (int, bool) {
+// takeListener reads the child's listener fd number (4 bytes; the top bit
+// says the filter waits killably) and copies that fd out of it; a single
+// byte is instead the errno of its failure.
+func takeListener(sock, pidfd int, front *frontConn) (seccomp.Listener, bool) {
 	var buf [8]byte
 	n, err := unix.Read(sock, buf[:])
 	switch {
 	case err != nil || n == 0:
-		return -1, false // the child is gone
+		return seccomp.Listener{FD: -1}, false // the child is gone
 	case n == 1:
 		e := unix.Errno(buf[0])
 		switch e {
@@ -141,20 +142,20 @@ func takeListener(sock, pidfd int, front *frontConn) (int, bool) {
 		default:
 			front.fail("starting the command: %v", e)
 		}
-		return -1, false
+		return seccomp.Listener{FD: -1}, false
 	case n != 4:
 		front.fail("bad handoff from the child (%d bytes)", n)
-		return -1, false
+		return seccomp.Listener{FD: -1}, false
 	}
-	num := int(buf[0]) | int(buf[1])<<8 | int(buf[2])<<16 | int(buf[3])<<24
+	num := int(buf[0]) | int(buf[1])<<8 | int(buf[2])<<16 | int(buf[3]&0x7f)<<24
 	l, err := unix.PidfdGetfd(pidfd, num, 0)
 	if err != nil {
 		front.fail("taking the seccomp listener from the child: %v", err)
-		return -1, false
+		return seccomp.Listener{FD: -1}, false
 	}
 	unix.CloseOnExec(l)
 	unix.Write(sock, []byte{1})
-	return l, true
+	return seccomp.Listener{FD: l, Killable: buf[3]&0x80 != 0}, true
 }
 
 // reap waits for every child (CMD and the orphans re-parented to us) and

@@ -35,8 +35,9 @@ func (c *Call) Int(i int) int32 { return int32(uint32(c.N.Data.Args[i])) }
 func (c *Call) Tid() int { return int(c.N.Pid) }
 
 // Valid reports whether the call still waits for an answer. Check it after
-// reading the caller's memory and before acting on what was read.
-func (c *Call) Valid() bool { return c.sv.L.Valid(c.N.ID) }
+// reading the caller's memory and before acting on what was read. A call
+// the loop answered already (for a signal) is not valid either.
+func (c *Call) Valid() bool { return !c.answered.Load() && c.sv.L.Valid(c.N.ID) }
 
 // Read copies n bytes of the caller's memory at addr.
 func (c *Call) Read(addr uint64, n int) ([]byte, error) {
@@ -105,17 +106,15 @@ func (c *Call) SetFD(fd, target int, cloexec bool) error {
 // fd to inject without Gone is closed).
 func (c *Call) Answer(r Result) error {
 	if c.answered.Swap(true) {
+		// Answered already (the loop restarted it for a signal): r never
+		// reaches the program, so it is undone.
+		r.undo()
 		return errAnswered
 	}
 	err := c.sv.answer(c, r)
 	switch {
 	case errors.Is(err, seccomp.ErrGone):
-		switch {
-		case r.Gone != nil:
-			r.Gone()
-		case r.kind == kInject:
-			unix.Close(r.fd)
-		}
+		r.undo()
 	case err == nil && r.Delivered != nil:
 		r.Delivered()
 	}
@@ -124,6 +123,17 @@ func (c *Call) Answer(r Result) error {
 }
 
 var errAnswered = errors.New("supervise: call answered twice")
+
+// undo undoes a result the program never got: Gone, or else the fd it
+// would have injected is closed.
+func (r Result) undo() {
+	switch {
+	case r.Gone != nil:
+		r.Gone()
+	case r.kind == kInject:
+		unix.Close(r.fd)
+	}
+}
 
 // Log writes a debug note for c now, from any goroutine.
 func (c *Call) Log(note string) {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -59,7 +60,11 @@ type Supervisor struct {
 	abis         []abi
 	waits        []*wait   // calls waiting for an fd, served by the loop
 	parked       []*parked // calls waiting for a channel
+	gos          goCalls   // calls answered by goroutines
 	wakeFD       int       // eventfd: a parked call's channel is ready
+	// retry: every waiting call's ready is to be tried again (Retry).
+	retry    atomic.Bool
+	killable bool // the filter waits killably (see signals.go)
 }
 
 type abi struct {
@@ -97,15 +102,32 @@ func (sv *Supervisor) Run() error {
 	defer runtime.UnlockOSThread()
 	if l, ok := sv.L.(seccomp.Listener); ok {
 		_ = l.SetSyncWakeUp() // Linux < 6.6: slower, still correct
+		sv.killable = l.Killable
 	}
 	// With nothing waiting, RECV blocks by itself: a poll first would cost
 	// a syscall per call. RECV fails with ENOENT both when a call went
 	// away before we took it and when no process uses the filter any
 	// more: only the latter shows POLLHUP.
+	// Threads that exit are forgotten (their pidfds closed) within a few
+	// seconds, even while nothing calls: the cache holds live threads.
+	stopPrune := make(chan struct{})
+	defer close(stopPrune)
+	go func() {
+		t := time.NewTicker(pruneEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				sv.procs.Prune()
+			case <-stopPrune:
+				return
+			}
+		}
+	}()
 	var pfd []unix.PollFd
 	lastCheck := time.Now()
 	for {
-		if len(sv.waits) > 0 || len(sv.parked) > 0 {
+		if len(sv.waits) > 0 || len(sv.parked) > 0 || sv.killable && sv.gos.len() > 0 {
 			pfd = append(pfd[:0], unix.PollFd{Fd: int32(sv.L.Fd()), Events: unix.POLLIN}, unix.PollFd{Fd: int32(sv.wakeFD), Events: unix.POLLIN})
 			for _, w := range sv.waits {
 				pfd = append(pfd, unix.PollFd{Fd: int32(w.fd), Events: w.events})
@@ -119,6 +141,11 @@ func (sv *Supervisor) Run() error {
 					var b [8]byte
 					unix.Read(sv.wakeFD, b[:])
 				}
+				if sv.retry.Swap(false) {
+					for i := range pfd[2:] {
+						pfd[2+i].Revents |= pfd[2+i].Events
+					}
+				}
 				sv.serveWaits(pfd[2:])
 				sv.serveParked()
 			}
@@ -127,6 +154,7 @@ func (sv *Supervisor) Run() error {
 				lastCheck = time.Now()
 			}
 			sv.expireWaits()
+			sv.interruptSignalled()
 			if err != nil || pfd[0].Revents&unix.POLLIN == 0 {
 				continue
 			}
@@ -148,6 +176,9 @@ func (sv *Supervisor) Run() error {
 	}
 }
 
+// pruneEvery is how often exited threads are dropped from the cache.
+const pruneEvery = 2 * time.Second
+
 // waitCheck is how often calls waiting for an fd are checked for having
 // gone away (the program was interrupted, or died).
 const waitCheck = 100 * time.Millisecond
@@ -162,6 +193,7 @@ type wait struct {
 	// deadline, if not zero, answers the call with expired's result then.
 	deadline time.Time
 	expired  func() Result
+	sig      sigCheck
 }
 
 // Wait defers the answer to c until fd is readable: the loop then calls
@@ -190,6 +222,7 @@ type parked struct {
 	c     *Call
 	ready <-chan struct{}
 	then  func() Result
+	sig   sigCheck
 }
 
 // When defers the answer to c until ready is closed: the loop then calls
@@ -212,12 +245,25 @@ func (c *Call) When(ready <-chan struct{}, then func() Result) Result {
 	return Async()
 }
 
+// Retry has the loop try every waiting call's ready again soon: something
+// their fds cannot show changed (a connection accepted for a call that
+// went away is kept for the next accept, and the listener no longer polls
+// readable for it). Safe from any goroutine.
+func (c *Call) Retry() {
+	c.sv.retry.Store(true)
+	var one [8]byte
+	one[0] = 1
+	unix.Write(c.sv.wakeFD, one[:])
+}
+
 // Go runs f off the loop and answers c with its result: for work that
 // may block (a path lookup, a retried connect). A panic in f fails the
 // call with EIO. Return the result of Go from the handler.
 func (c *Call) Go(f func() Result) Result {
+	c.sv.gos.add(c)
 	go func() {
 		r := c.safely(f)
+		c.sv.gos.remove(c)
 		c.Answer(r)
 	}()
 	return Async()
@@ -230,6 +276,14 @@ func (sv *Supervisor) serveWaits(ready []unix.PollFd) {
 	for i, w := range sv.waits {
 		if ready[i].Revents == 0 {
 			keep = append(keep, w)
+			continue
+		}
+		if !w.c.Valid() {
+			// Gone (killed, interrupted): what ready would take is
+			// left for the next call.
+			if w.gone != nil {
+				w.gone()
+			}
 			continue
 		}
 		done, panicked := false, true
@@ -274,7 +328,7 @@ func (sv *Supervisor) serveParked() {
 // pollTimeout is how long the loop may sleep in poll: until the next
 // check for vanished calls, or the nearest deadline.
 func (sv *Supervisor) pollTimeout() int {
-	d := waitCheck
+	d := min(waitCheck, sv.nextSignalCheck())
 	now := time.Now()
 	for _, w := range sv.waits {
 		if !w.deadline.IsZero() {
@@ -430,8 +484,10 @@ func (sv *Supervisor) answer(c *Call, r Result) error {
 			// notification: either way this one cannot be answered.
 			return seccomp.ErrGone
 		}
-		// EMFILE and friends: the program gets the error the kernel gave.
-		unix.Close(r.fd)
+		// EMFILE and friends: the program gets the error the kernel gave,
+		// and never had the fd, so Gone undoes (an accepted connection
+		// is kept for the next accept, as TCP keeps it queued).
+		r.undo()
 		e, _ := err.(unix.Errno)
 		if e == 0 {
 			e = unix.EIO

@@ -22,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: nettool serve ADDR [N] | dial ADDR | churn N | udpserve ADDR [N] | udpdial ADDR")
+		fmt.Fprintln(os.Stderr, "usage: nettool serve ADDR [N] | dial ADDR | churn N | udpserve ADDR [N] | udpdial ADDR | storm PORT N | gostatic TCPPORT UDPPORT")
 		os.Exit(2)
 	}
 	var err error
@@ -46,6 +46,10 @@ func main() {
 		err = udpServe(os.Args[2], n)
 	case "udpdial":
 		err = udpDial(os.Args[2])
+	case "storm":
+		port, _ := strconv.Atoi(os.Args[2])
+		n, _ := strconv.Atoi(os.Args[3])
+		err = storm(port, n)
 	case "gostatic":
 		err = escape(os.Args[2], os.Args[3])
 	default:
