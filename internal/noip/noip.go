@@ -57,6 +57,11 @@ type Policy struct {
 	dgramFiles map[string]*sock
 	janitor    janitor
 
+	// spareMu guards spare, an fd held back so that, out of fds, the
+	// supervisor can still look for the sockets it may let go (prune).
+	spareMu sync.Mutex
+	spare   int
+
 	voidOnce sync.Once // the socket for datagrams nobody will get
 	voidName string
 	voidErr  error
@@ -77,6 +82,7 @@ func New(env []string) *Policy {
 
 		dgramFiles: make(map[string]*sock),
 	}
+	p.spare, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	p.root = p.settingsFor(env)
 	return p
 }

@@ -33,7 +33,7 @@ func (p *Policy) newSocket(c *supervise.Call, set *Settings, domain, typ, proto 
 	case base == unix.SOCK_DGRAM && (proto == unix.IPPROTO_ICMP || proto == unix.IPPROTO_ICMPV6):
 		return supervise.Continue() // unprivileged ping sockets stay real
 	}
-	twin, err := unix.Socket(int(domain), int(typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK), int(proto))
+	twin, err := p.newFD(int(domain), int(typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK), int(proto))
 	if err != nil {
 		return supervise.Fail(errnoOf(err))
 	}
@@ -45,7 +45,7 @@ func (p *Policy) newSocket(c *supervise.Call, set *Settings, domain, typ, proto 
 		return supervise.Fail(unix.EPROTONOSUPPORT).
 			WithNote(note(set, "socket(%s, type %d, protocol %d): only TCP and UDP can be plastic", familyName(int(domain)), base, proto))
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, int(base|unix.SOCK_CLOEXEC|flags&unix.SOCK_NONBLOCK), 0)
+	fd, err := p.newFD(unix.AF_UNIX, int(base|unix.SOCK_CLOEXEC|flags&unix.SOCK_NONBLOCK), 0)
 	if err != nil {
 		unix.Close(twin)
 		return supervise.Fail(errnoOf(err))
@@ -65,6 +65,30 @@ func (p *Policy) newSocket(c *supervise.Call, set *Settings, domain, typ, proto 
 		WithNote(note(set, "socket(%s, %s) -> plastic", familyName(int(domain)), typeName(int(base))))
 	r.Warn = set.cfgWarning()
 	return r
+}
+
+// newFD makes a socket in the supervisor. Out of fds, it first lets go of
+// what the sockets the program has closed still hold (their twins, kept
+// until the table is pruned) and tries once more.
+func (p *Policy) newFD(domain, typ, proto int) (int, error) {
+	fd, err := unix.Socket(domain, typ, proto)
+	if err == unix.EMFILE {
+		p.pruneStarved()
+		fd, err = unix.Socket(domain, typ, proto)
+	}
+	return fd, err
+}
+
+// pruneStarved prunes with the spare fd given back for the netlink socket
+// that finds which sockets still exist.
+func (p *Policy) pruneStarved() {
+	p.spareMu.Lock()
+	defer p.spareMu.Unlock()
+	if p.spare >= 0 {
+		unix.Close(p.spare)
+	}
+	p.prune()
+	p.spare, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 }
 
 // socketcall is the i386 multiplexer. Its arguments are in memory, which

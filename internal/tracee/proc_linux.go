@@ -218,8 +218,9 @@ func (p *Proc) ReadCString(addr uint64, maxLen int) (string, error) {
 // Alive reports whether the thread the Proc was opened for still exists
 // (its tid may since name another thread).
 func (p *Proc) Alive() bool {
+	// Under the lock: Forget may close the pidfd from another goroutine,
+	// and its number could then name another process's.
 	p.mu.Lock()
-	fd := p.pidfd
-	p.mu.Unlock()
-	return fd >= 0 && unix.PidfdSendSignal(fd, 0, nil, 0) != unix.ESRCH
+	defer p.mu.Unlock()
+	return p.pidfd >= 0 && unix.PidfdSendSignal(p.pidfd, 0, nil, 0) != unix.ESRCH
 }

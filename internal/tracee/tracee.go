@@ -110,7 +110,7 @@ func (t *Table) Prune() {
 	t.mu.Lock()
 	var dead []*Proc
 	for _, p := range t.procs {
-		if unix.PidfdSendSignal(p.pidfd, 0, nil, 0) == unix.ESRCH {
+		if !p.Alive() {
 			dead = append(dead, p)
 		}
 	}
@@ -126,13 +126,13 @@ var ErrGone = errors.New("tracee: process is gone")
 // GetFD returns a duplicate of the thread's file descriptor fd, close-on-exec,
 // owned by the caller. A non-dumpable process refuses with EPERM.
 func (p *Proc) GetFD(fd int) (int, error) {
+	// Under the lock, as in Alive.
 	p.mu.Lock()
-	pidfd := p.pidfd
-	p.mu.Unlock()
-	if pidfd < 0 {
+	defer p.mu.Unlock()
+	if p.pidfd < 0 {
 		return -1, ErrGone
 	}
-	n, err := unix.PidfdGetfd(pidfd, fd, 0)
+	n, err := unix.PidfdGetfd(p.pidfd, fd, 0)
 	if err == unix.ESRCH {
 		return -1, ErrGone
 	}

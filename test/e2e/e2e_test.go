@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
 )
 
 // binDir holds the noip and nettool binaries built for this run. It and its
@@ -98,10 +99,42 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "root":
 				return os.Geteuid() == 0, nil
+			case "listenrefused":
+				return kernelRefusesListenAfterRefused()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+// kernelRefusesListenAfterRefused reports whether this kernel fails
+// listen (EINVAL) on a TCP socket whose connect was refused, as some 6.18
+// builds do and others do not.
+func kernelRefusesListenAfterRefused() (bool, error) {
+	l, err := net.ListenPacket("udp4", "127.0.0.1:0") // a port to borrow
+	if err != nil {
+		return false, err
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	// A TCP socket bound there but not listening refuses connects.
+	b, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(b)
+	if err := unix.Bind(b, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return false, err
+	}
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(s)
+	if err := unix.Connect(s, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != unix.ECONNREFUSED {
+		return false, fmt.Errorf("probe connect: %v, want ECONNREFUSED", err)
+	}
+	return unix.Listen(s, 1) == unix.EINVAL, nil
 }
 
 // setup gives each script its own private TMPDIR, so its socket
