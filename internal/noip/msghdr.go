@@ -169,7 +169,12 @@ func appendCmsg(b []byte, level, typ int32, data []byte) []byte {
 // may be cut), and truncated reports MSG_CTRUNC.
 func fitCmsgs(b []byte, n int) (out []byte, truncated bool) {
 	for len(b) >= sizeofCmsghdr {
-		l := int(binary.LittleEndian.Uint64(b))
+		ul := binary.LittleEndian.Uint64(b)
+		if ul < sizeofCmsghdr || ul > uint64(len(b)) {
+			// Not a message (the kernel's walk stops at such a header).
+			return out, false
+		}
+		l := int(ul)
 		space := cmsgAlign(l)
 		if len(out)+l > n {
 			return out, true

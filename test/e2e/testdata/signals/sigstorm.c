@@ -292,6 +292,8 @@ static void *acceptor(void *arg) {
 
 static int threadCase(void) {
 	listener = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(listener, 8) < 0) {
 		perror("bind/listen");
 		return 1;
