@@ -202,3 +202,51 @@ func BenchmarkNotifiedCall(b *testing.B) {
 		}
 	}
 }
+
+// benchUDP measures one datagram and its echo: a client and an echoing
+// server goroutine on loopback.
+func benchUDP(b *testing.B, network string) {
+	var srv, cli net.PacketConn
+	var to net.Addr
+	var err error
+	if network == "unixgram" {
+		dir := b.TempDir()
+		srv, err = net.ListenPacket("unixgram", filepath.Join(dir, "s"))
+		if err == nil {
+			cli, err = net.ListenPacket("unixgram", filepath.Join(dir, "c"))
+		}
+	} else {
+		srv, err = net.ListenPacket("udp4", "127.0.0.1:0")
+		if err == nil {
+			cli, err = net.ListenPacket("udp4", "127.0.0.1:0")
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	to = srv.LocalAddr()
+	b.Cleanup(func() { srv.Close(); cli.Close() })
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, from, err := srv.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			srv.WriteTo(buf[:n], from)
+		}
+	}()
+	msg, buf := []byte("ping"), make([]byte, 64)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := cli.WriteTo(msg, to); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := cli.ReadFrom(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUDPRoundTrip(b *testing.B)      { benchUDP(b, "udp") }
+func BenchmarkUnixgramRoundTrip(b *testing.B) { benchUDP(b, "unixgram") }

@@ -27,8 +27,8 @@ run() { # label, then the command
 		awk -v l="$label" '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); print l, $0 }'
 }
 {
-	bench='Connect|Stream|NotifiedCall' run plain "$out/bench.test"
-	bench='ConnectTCP|ConnectRawTCP|StreamTCP|StreamBigTCP|NotifiedCall' run noip env TMPDIR="$tmp" "$out/noip" "$out/bench.test"
+	bench='Connect|Stream|NotifiedCall|RoundTrip' run plain "$out/bench.test"
+	bench='ConnectTCP|ConnectRawTCP|StreamTCP|StreamBigTCP|NotifiedCall|UDPRoundTrip' run noip env TMPDIR="$tmp" "$out/noip" "$out/bench.test"
 	bench='Launch' benchtime=200x run plain "$out/bench.test"
 } | tee "$out/raw.txt"
 
@@ -47,16 +47,19 @@ END {
 	st = median("plain BenchmarkStreamTCP"); su = median("plain BenchmarkStreamUnix"); sn = median("noip BenchmarkStreamTCP")
 	bt = median("plain BenchmarkStreamBigTCP"); bu = median("plain BenchmarkStreamBigUnix"); bn = median("noip BenchmarkStreamBigTCP")
 	nt = median("plain BenchmarkNotifiedCall"); nn = median("noip BenchmarkNotifiedCall")
+	dt = median("plain BenchmarkUDPRoundTrip"); du = median("plain BenchmarkUnixgramRoundTrip"); dn = median("noip BenchmarkUDPRoundTrip")
 	lt = median("plain BenchmarkLaunchTrue"); ln = median("plain BenchmarkLaunchNoipTrue")
 	printf "\n%-38s %10s %10s %10s\n", "median of " cnt["plain BenchmarkConnectTCP"] " runs", "TCP", "Unix", "noip"
 	printf "%-38s %10.0f %10.0f %10.0f\n", "connections/s, Go net", 1e9/ct, 1e9/cu, 1e9/cn
 	printf "%-38s %10.0f %10.0f %10.0f\n", "connections/s, bare syscalls", 1e9/rt, 1e9/ru, 1e9/rn
 	printf "%-38s %10.0f %10.0f %10.0f\n", "stream MB/s (64 KiB writes)", 65536e3/st, 65536e3/su, 65536e3/sn
 	printf "%-38s %10.0f %10.0f %10.0f\n", "stream MB/s (1 MiB writes)", 1048576e3/bt, 1048576e3/bu, 1048576e3/bn
+	printf "%-38s %10.0f %10.0f %10.0f\n", "datagram round trips/s", 1e9/dt, 1e9/du, 1e9/dn
 	printf "%-38s %10.2f %10s %10.2f\n", "setsockopt, us", nt/1e3, "", nn/1e3
 	printf "\n%-38s %8.2fx  (goal >= 1.0)\n", "connection rate noip/TCP, Go net", ct/cn
 	printf "%-38s %8.2fx  (goal >= 1.0)\n", "connection rate noip/TCP, bare", rt/rn
 	printf "%-38s %8.2fx  (goal >= 1.5)\n", "throughput noip/TCP, 64 KiB writes", st/sn
 	printf "%-38s %8.2fx  (goal >= 1.5)\n", "throughput noip/TCP, 1 MiB writes", bt/bn
+	printf "%-38s %8.2fx  (goal >= 1.0)\n", "UDP round trips noip/UDP", dt/dn
 	printf "%-38s %8.2f ms (true %.2f ms, noip true %.2f ms; goal <= 3 ms)\n", "launch overhead", (ln-lt)/1e6, lt/1e6, ln/1e6
 }' "$out/raw.txt"

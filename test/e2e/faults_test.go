@@ -133,7 +133,7 @@ func TestFaultKilledInCall(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("needs root, to read the supervisor's fds")
 	}
-	port := 20000 + rand.IntN(20000)
+	port := 20000 + rand.IntN(10000)
 	p := startFault(t, `
 import os, socket, sys
 P = int(sys.argv[1])
@@ -291,7 +291,7 @@ print("after", a.recv(4).decode(), flush=True)
 // and loses no connection; the supervisor out of fds fails calls with
 // EMFILE, keeps serving, and serves fully once it has fds again.
 func TestFaultNoFiles(t *testing.T) {
-	port := 20000 + rand.IntN(20000)
+	port := 20000 + rand.IntN(10000)
 	plain, err := exec.Command("python3", "-c", nofileScript, strconv.Itoa(port)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("plain: %v\n%s", err, plain)
