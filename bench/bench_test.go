@@ -250,3 +250,19 @@ func benchUDP(b *testing.B, network string) {
 
 func BenchmarkUDPRoundTrip(b *testing.B)      { benchUDP(b, "udp") }
 func BenchmarkUnixgramRoundTrip(b *testing.B) { benchUDP(b, "unixgram") }
+
+// BenchmarkOpenClose opens and closes a regular file: what every program
+// does most, and what uopen intercepts.
+func BenchmarkOpenClose(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "f")
+	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		syscall.Close(fd)
+	}
+}
