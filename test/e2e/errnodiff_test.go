@@ -44,6 +44,7 @@ func TestErrnoDiff(t *testing.T) {
 	// that nothing one run leaves behind is in the way of the next.
 	base := 20000 + rand.IntN(4000)
 	noip := filepath.Join(binDir, "noip")
+	flushTCPMetrics(t)
 	plain := runCases(t, dir, "plain", 0, base, 0, prog)
 	if _, ok := plain.lines["END"]; plain.err != nil || !ok {
 		t.Fatalf("plain run: %v, ran to its end: %v\n%s", plain.err, ok, plain.stderr)

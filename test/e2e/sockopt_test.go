@@ -62,6 +62,7 @@ func TestSockoptDiff(t *testing.T) {
 		}
 		return out
 	}
+	flushTCPMetrics(t)
 	plain := run(prog)
 	// The table masks what varies between runs; a second plain run
 	// checks that it masks enough.
@@ -116,7 +117,7 @@ func TestSockoptDiff(t *testing.T) {
 		}
 	}
 	for _, a := range allowed {
-		if a.used == 0 {
+		if a.used == 0 && !a.timing {
 			t.Errorf("allowed.txt:%d: stale entry %q (%s): it matches no difference", a.line, a.re, a.reason)
 		}
 	}
@@ -182,6 +183,7 @@ type allowance struct {
 	reason string
 	line   int
 	used   int
+	timing bool // the plain value depends on timing: may go unused
 }
 
 // readSockoptAllowed reads allowed.txt: "REGEXP :: REASON" lines, where REGEXP
@@ -197,6 +199,12 @@ func readSockoptAllowed(name string) ([]*allowance, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
+		// "? REGEXP :: REASON": the plain value depends on timing (it may
+		// match the plastic one or not), so the entry may go unused.
+		timing := false
+		if rest, ok := strings.CutPrefix(line, "? "); ok {
+			line, timing = rest, true
+		}
 		pat, reason, ok := strings.Cut(line, " :: ")
 		if !ok || strings.TrimSpace(reason) == "" {
 			return nil, fmt.Errorf("%s:%d: want REGEXP :: REASON", name, i+1)
@@ -205,7 +213,22 @@ func readSockoptAllowed(name string) ([]*allowance, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, i+1, err)
 		}
-		as = append(as, &allowance{re: re, reason: strings.TrimSpace(reason), line: i + 1})
+		as = append(as, &allowance{re: re, reason: strings.TrimSpace(reason), line: i + 1, timing: timing})
 	}
 	return as, nil
+}
+
+// flushTCPMetrics forgets what the kernel learnt of earlier connections
+// to each address (cwnd, ssthresh, reordering: ip tcp_metrics), which the
+// next connection to it starts from. Thousands of loopback connections
+// from the tests before would otherwise show in a plain connection's
+// TCP_INFO and SO_SNDBUF, where a plastic one reports a fresh
+// connection's. Needs root; without it, the plain run keeps them.
+func flushTCPMetrics(t *testing.T) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	if out, err := exec.Command("ip", "tcp_metrics", "flush", "all").CombinedOutput(); err != nil {
+		t.Logf("ip tcp_metrics flush all: %v %s", err, out)
+	}
 }
