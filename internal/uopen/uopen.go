@@ -9,9 +9,10 @@
 // directory or directory fd, within its root, following symlinks unless
 // O_NOFOLLOW says not to. Every other open runs in the kernel unchanged.
 //
-// It never looks a path up on the notification loop: a path on a FUSE or
-// NFS mount may never answer, and the loop serves every process. Lookups
-// run on other goroutines, at most a few at a time.
+// It looks a path up on the notification loop only inside a mount of a
+// local file system (quick.go): a path on a FUSE or NFS mount may never
+// answer, and the loop serves every process. Other lookups run on other
+// goroutines, at most a few at a time.
 package uopen
 
 import (
@@ -32,11 +33,12 @@ type Policy struct {
 	// lookups bounds the goroutines looking paths up: a path that hangs
 	// holds one.
 	lookups chan struct{}
+	mounts  *mounts // which mounts the loop may look paths up in
 }
 
 // New returns a uopen policy.
 func New(debug bool) *Policy {
-	return &Policy{Debug: debug, lookups: make(chan struct{}, 32)}
+	return &Policy{Debug: debug, lookups: make(chan struct{}, 32), mounts: newMounts()}
 }
 
 // Handlers returns the handler of every call the uopen filter notifies.
@@ -112,6 +114,12 @@ func (p *Policy) open(c *supervise.Call) supervise.Result {
 	pid := c.Tid()
 	if pr := c.Process(); pr != nil {
 		pid = pr.Pid
+	}
+	if r, ok := p.quick(pid, dirfd, req); ok {
+		if dirfd >= 0 {
+			unix.Close(dirfd)
+		}
+		return r
 	}
 	return c.Go(func() supervise.Result {
 		if dirfd >= 0 {
