@@ -18,6 +18,7 @@ import (
 	mrand "math/rand/v2"
 	"net/netip"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -38,7 +39,8 @@ type Policy struct {
 	reserved  map[string]*sock // deferred binds: dir path + "/" + name
 	clients   map[string]*sock // client names in use: dir path + "/" + name
 	pruneAt   int
-	endpoints int // endpoint files made, for the periodic sweep
+	prunedAt  time.Time // the last prune
+	endpoints int       // endpoint files made, for the periodic sweep
 
 	setMu    sync.Mutex
 	settings map[string]*Settings // by environment digest
@@ -328,16 +330,21 @@ func (p *Policy) plastic(c *supervise.Call, set *Settings, fd int32) (t target, 
 }
 
 // add records a new plastic socket, pruning the table of dead ones when it
-// has grown.
+// has doubled, or every pruneEvery while sockets come and go, so that the
+// twins of closed sockets are let go within seconds.
 func (p *Policy) add(s *sock) {
 	p.mu.Lock()
 	p.socks[s.ino] = s
 	n := len(p.socks)
+	due := n >= p.pruneAt || n >= 64 && time.Since(p.prunedAt) >= pruneEvery
 	p.mu.Unlock()
-	if n >= p.pruneAt {
+	if due {
 		p.prune()
 	}
 }
+
+// pruneEvery is how often a busy table is pruned at the least.
+const pruneEvery = 5 * time.Second
 
 // newSock records a plastic socket of family, type and protocol whose
 // Unix socket is fd.
@@ -373,6 +380,7 @@ func (p *Policy) prune() {
 		gone = append(gone, s)
 	}
 	p.pruneAt = max(1024, 2*len(p.socks))
+	p.prunedAt = time.Now()
 	p.mu.Unlock()
 	for _, s := range gone {
 		s.acceptMu.Lock()
