@@ -509,8 +509,7 @@ func (p *Policy) sendReal(c *supervise.Call, set *Settings, s *sock, t *target, 
 		return 0, errnoOf(err)
 	}
 	defer unix.Close(fd)
-	fl, _ := unix.FcntlInt(uintptr(t.dup), unix.F_GETFL, 0)
-	if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
+	if err := swapIn(c, fd, t.dup); err != nil {
 		return 0, errnoOf(err)
 	}
 	c.Log(note(set, "sendto %v: %v", dst, v))
@@ -550,8 +549,7 @@ func (p *Policy) sendStream(c *supervise.Call, set *Settings, t *target, req sen
 				return 0, errnoOf(err)
 			}
 			defer unix.Close(fd)
-			fl, _ := unix.FcntlInt(uintptr(t.dup), unix.F_GETFL, 0)
-			if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
+			if err := swapIn(c, fd, t.dup); err != nil {
 				return 0, errnoOf(err)
 			}
 			return sendmsgOn(fd, req.data, req.ctrl, sockaddrFor(s.family, dst), req.flags)

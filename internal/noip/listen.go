@@ -214,8 +214,7 @@ func (p *Policy) listenReal(c *supervise.Call, set *Settings, s *sock, dup, back
 	if err := unix.Listen(fd, backlog); err != nil {
 		return supervise.Fail(errnoOf(err))
 	}
-	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
-	if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
+	if err := swapIn(c, fd, dup); err != nil {
 		return supervise.Fail(errnoOf(err))
 	}
 	return supervise.Return(0).WithNote(note(set, "listen: %s", why))

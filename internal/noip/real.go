@@ -1,17 +1,15 @@
 package noip
 
 import (
-	"bufio"
 	"net/netip"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"noip/internal/inet"
 	"noip/internal/supervise"
+	"noip/internal/tracee"
 )
 
 // sockaddrFor is ap as the kernel wants it for a socket of family: IPv4
@@ -90,28 +88,19 @@ func (p *Policy) realSocket(s *sock, plastic int) (int, error) {
 // fdCloexec reads whether the caller's fd is close-on-exec, which the
 // replacement must keep.
 func fdCloexec(tid, fd int) bool {
-	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/fdinfo/" + strconv.Itoa(fd))
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "flags:"); ok {
-			fl, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
-			return err != nil || fl&unix.O_CLOEXEC != 0
-		}
-	}
-	return true
+	fi, err := tracee.ReadFDInfo(tid, fd)
+	return err != nil || fi.Flags&unix.O_CLOEXEC != 0
 }
 
-// swapIn replaces the caller's fd number fdnum with our socket fd (which
-// the caller of swapIn still owns), keeping the fd's close-on-exec flag
-// and the file's O_NONBLOCK.
-func swapIn(c *supervise.Call, fdnum int, fd int, nonblock bool) error {
-	if err := unix.SetNonblock(fd, nonblock); err != nil {
+// swapIn replaces the call's fd (its first argument) with our socket fd
+// (which the caller of swapIn still owns), keeping the fd's close-on-exec
+// flag and the O_NONBLOCK of the file it held (dup, our copy of it).
+func swapIn(c *supervise.Call, fd, dup int) error {
+	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
+	if err := unix.SetNonblock(fd, fl&unix.O_NONBLOCK != 0); err != nil {
 		return err
 	}
+	fdnum := int(c.Int(0))
 	return c.SetFD(fd, fdnum, fdCloexec(c.Tid(), fdnum))
 }
 
@@ -127,8 +116,7 @@ func (p *Policy) bindReal(c *supervise.Call, set *Settings, s *sock, dup int, ap
 		return supervise.Fail(errnoOf(err)).WithNote(note(set, "bind %v: %s: %v", ap, why, err))
 	}
 	defer unix.Close(fd)
-	fl, _ := unix.FcntlInt(uintptr(dup), unix.F_GETFL, 0)
-	if err := swapIn(c, int(c.Int(0)), fd, fl&unix.O_NONBLOCK != 0); err != nil {
+	if err := swapIn(c, fd, dup); err != nil {
 		return supervise.Fail(errnoOf(err))
 	}
 	return supervise.Return(0).WithNote(note(set, "bind %v: %s", ap, why))
