@@ -1,13 +1,14 @@
 package supervise
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"noip/internal/tracee"
 )
 
 // Killable mode. With WAIT_KILLABLE_RECV a call the supervisor has taken
@@ -66,75 +67,38 @@ func (s *sigCheck) due(now time.Time) bool {
 // take it, each is interrupted: one takes the signal, the others restart
 // their calls unseen (ERESTARTSYS with no signal to take restarts).
 func signalled(tid int) bool {
-	st := readStatus(tid)
-	if st == nil {
+	st, err := tracee.ReadStatus(tid)
+	if err != nil {
 		return false
 	}
-	blocked := st.mask("SigBlk") | st.mask("SigIgn")
-	if st.mask("SigPnd")&^blocked != 0 {
+	blocked := st.SigBlk | st.SigIgn
+	if st.SigPnd&^blocked != 0 {
 		return true
 	}
-	shared := st.mask("ShdPnd") &^ blocked
+	shared := st.ShdPnd &^ blocked
 	if shared == 0 {
 		return false
 	}
-	if n, _ := strconv.Atoi(string(st.field("Threads"))); n == 1 {
+	if st.Threads == 1 {
 		return true
 	}
-	dir := "/proc/" + strconv.Itoa(tid) + "/task"
-	tasks, _ := os.ReadDir(dir)
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(tid) + "/task")
 	for _, e := range tasks {
 		other, err := strconv.Atoi(e.Name())
 		if err != nil || other == tid {
 			continue
 		}
-		ot := readStatus(other)
-		if ot == nil {
+		ot, err := tracee.ReadStatus(other)
+		if err != nil {
 			continue
 		}
-		state := ot.field("State")
-		if len(state) > 0 && (state[0] == 'R' || state[0] == 'S') && shared&^ot.mask("SigBlk") != 0 && !heldBySeccomp(other) {
+		// A thread held in a notified call shows "S" until a signal
+		// comes, and then goes on waiting without taking it.
+		if (ot.State == 'R' || ot.State == 'S') && shared&^ot.SigBlk != 0 && !tracee.HeldBySeccomp(other) {
 			return false
 		}
 	}
 	return true
-}
-
-// heldBySeccomp reports whether thread tid sleeps in a notified call. Such
-// a thread shows "S" until a signal comes, and then goes on waiting
-// without taking it.
-func heldBySeccomp(tid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/wchan")
-	return err == nil && bytes.HasPrefix(b, []byte("seccomp_do_user_notification"))
-}
-
-// status is a /proc/TID/status file.
-type status []byte
-
-func readStatus(tid int) status {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
-	if err != nil {
-		return nil
-	}
-	return status(b)
-}
-
-func (s status) mask(name string) uint64 {
-	v, _ := strconv.ParseUint(string(s.field(name)), 16, 64)
-	return v
-}
-
-// field is the value of field name.
-func (s status) field(name string) []byte {
-	i := bytes.Index(s, []byte("\n"+name+":\t"))
-	if i < 0 {
-		return nil
-	}
-	rest := s[i+len(name)+3:]
-	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
 }
 
 // goCalls are the calls answered by goroutines (Go), which the loop also

@@ -104,10 +104,6 @@ func (sv *Supervisor) Run() error {
 		_ = l.SetSyncWakeUp() // Linux < 6.6: slower, still correct
 		sv.killable = l.Killable
 	}
-	// With nothing waiting, RECV blocks by itself: a poll first would cost
-	// a syscall per call. RECV fails with ENOENT both when a call went
-	// away before we took it and when no process uses the filter any
-	// more: only the latter shows POLLHUP.
 	// Threads that exit are forgotten (their pidfds closed) within a few
 	// seconds, even while nothing calls: the cache holds live threads.
 	stopPrune := make(chan struct{})
@@ -124,6 +120,10 @@ func (sv *Supervisor) Run() error {
 			}
 		}
 	}()
+	// With nothing waiting, RECV blocks by itself: a poll first would cost
+	// a syscall per call. RECV fails with ENOENT both when a call went
+	// away before we took it and when no process uses the filter any
+	// more: only the latter shows POLLHUP.
 	var pfd []unix.PollFd
 	lastCheck := time.Now()
 	for {

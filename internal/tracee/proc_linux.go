@@ -11,9 +11,14 @@ import (
 )
 
 // Status is what noip needs of /proc/TID/status: the thread's process and
-// that process's parent.
+// that process's parent, its state, and its signals.
 type Status struct {
 	Tgid, PPid int
+	State      byte // 'R' running, 'S' sleeping, 'D' uninterruptible...
+	Threads    int  // in its process
+	// Signal masks: pending for the thread, pending for its process,
+	// blocked, ignored.
+	SigPnd, ShdPnd, SigBlk, SigIgn uint64
 }
 
 // ReadStatus reads /proc/TID/status.
@@ -29,25 +34,110 @@ func ReadStatus(tid int) (Status, error) {
 		if !ok {
 			continue
 		}
-		var dst *int
+		v = bytes.TrimSpace(v)
+		var n *int
+		var m *uint64
 		switch string(k) {
+		case "State":
+			if len(v) > 0 {
+				st.State = v[0]
+			}
 		case "Tgid":
-			dst = &st.Tgid
+			n = &st.Tgid
 		case "PPid":
-			dst = &st.PPid
+			n = &st.PPid
+		case "Threads":
+			n = &st.Threads
+		case "SigPnd":
+			m = &st.SigPnd
+		case "ShdPnd":
+			m = &st.ShdPnd
+		case "SigBlk":
+			m = &st.SigBlk
+		case "SigIgn":
+			m = &st.SigIgn
+		}
+		switch {
+		case n != nil:
+			if *n, err = strconv.Atoi(string(v)); err != nil {
+				return Status{}, err
+			}
+			if n != &st.Threads {
+				got++
+			}
+		case m != nil:
+			if *m, err = strconv.ParseUint(string(v), 16, 64); err != nil {
+				return Status{}, err
+			}
+		}
+		if string(k) == "SigIgn" {
+			break // the last field we need
+		}
+	}
+	if got < 2 {
+		return Status{}, errors.New("/proc/" + strconv.Itoa(tid) + "/status: no Tgid or PPid")
+	}
+	return st, nil
+}
+
+// FDInfo is what /proc/TID/fdinfo/FD says of an fd.
+type FDInfo struct {
+	Flags      uint64 // the open flags (O_CLOEXEC among them)
+	MntID, Ino uint64 // the mount and inode of its file
+}
+
+// ReadFDInfo reads fd's fdinfo in thread tid (0: the supervisor itself).
+// It asks the fd's file system nothing. Raw calls: os.ReadFile costs a few
+// more (the poller, a stat), and uopen reads one per open.
+func ReadFDInfo(tid, fd int) (FDInfo, error) {
+	who := "self"
+	if tid != 0 {
+		who = strconv.Itoa(tid)
+	}
+	f, err := unix.Open("/proc/"+who+"/fdinfo/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return FDInfo{}, err
+	}
+	var buf [1024]byte
+	n, err := unix.Read(f, buf[:])
+	unix.Close(f)
+	if err != nil {
+		return FDInfo{}, err
+	}
+	var fi FDInfo
+	var got int
+	for _, l := range bytes.Split(buf[:max(n, 0)], []byte("\n")) {
+		k, v, ok := bytes.Cut(l, []byte(":"))
+		if !ok {
+			continue
+		}
+		base, dst := 10, (*uint64)(nil)
+		switch string(k) {
+		case "flags":
+			base, dst = 8, &fi.Flags
+		case "mnt_id":
+			dst = &fi.MntID
+		case "ino":
+			dst = &fi.Ino
 		default:
 			continue
 		}
-		n, err := strconv.Atoi(string(bytes.TrimSpace(v)))
-		if err != nil {
-			return Status{}, err
+		if *dst, err = strconv.ParseUint(string(bytes.TrimSpace(v)), base, 64); err != nil {
+			return FDInfo{}, err
 		}
-		*dst = n
-		if got++; got == 2 {
-			return st, nil
-		}
+		got++
 	}
-	return Status{}, errors.New("/proc/" + strconv.Itoa(tid) + "/status: no Tgid or PPid")
+	if got < 3 {
+		return FDInfo{}, errors.New("/proc/" + who + "/fdinfo/" + strconv.Itoa(fd) + ": no flags, mnt_id or ino")
+	}
+	return fi, nil
+}
+
+// HeldBySeccomp reports whether thread tid sleeps in a system call a
+// seccomp listener is serving (its wait channel says so).
+func HeldBySeccomp(tid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/wchan")
+	return err == nil && bytes.HasPrefix(b, []byte("seccomp_do_user_notification"))
 }
 
 // StartTime returns when process pid started (field 22 of /proc/PID/stat,

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"noip/internal/supervise"
+	"noip/internal/tracee"
 )
 
 // The quick path. Handing a lookup to another goroutine costs more than
@@ -47,34 +48,8 @@ type fdID struct{ mnt, ino uint64 }
 // readFDID reads fd's mount id and inode number from our fdinfo: no call
 // into the file system.
 func readFDID(fd int) (fdID, bool) {
-	// Raw calls: os.ReadFile costs a few more (the poller, a stat).
-	f, err := unix.Open("/proc/self/fdinfo/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fdID{}, false
-	}
-	var buf [512]byte
-	n, err := unix.Read(f, buf[:])
-	unix.Close(f)
-	if err != nil || n <= 0 {
-		return fdID{}, false
-	}
-	b := buf[:n]
-	var id fdID
-	var okM, okI bool
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		k, v, found := bytes.Cut(l, []byte(":"))
-		if !found {
-			continue
-		}
-		n, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
-		switch string(k) {
-		case "mnt_id":
-			id.mnt, okM = n, err == nil
-		case "ino":
-			id.ino, okI = n, err == nil
-		}
-	}
-	return id, okM && okI
+	fi, err := tracee.ReadFDInfo(0, fd)
+	return fdID{fi.MntID, fi.Ino}, err == nil
 }
 
 func newMounts() *mounts {
